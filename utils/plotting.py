@@ -1,0 +1,75 @@
+"""Pictures of word vectors: 2-D projections, labelled scatter plots, heat maps (matplotlib)."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def pca_2d(points: np.ndarray) -> np.ndarray:
+    """Project rows of `points` (n, d) onto their first two principal components -> (n, 2).
+
+    Centred SVD; each component's sign is fixed so its largest-magnitude loading is
+    positive, which makes the picture the same on every run and machine.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    centred = points - points.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    components = components[:2]
+    signs = np.sign(components[np.arange(2), np.abs(components).argmax(axis=1)])
+    return centred @ (components * signs[:, None]).T
+
+
+def plot_embeddings(points_2d: np.ndarray, words: Sequence[str], ax=None, title: str | None = None,
+                    colors: Sequence[str] | None = None):
+    """Scatter (n, 2) points and label each with its word. Returns the matplotlib Axes."""
+    points_2d = np.asarray(points_2d)
+    if points_2d.shape != (len(words), 2):
+        raise ValueError(f"need one 2-D point per word: got {points_2d.shape} points for {len(words)} words")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    ax.scatter(points_2d[:, 0], points_2d[:, 1], c=colors if colors is not None else "tab:blue", s=25)
+    for (x, y), word in zip(points_2d, words):
+        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+    if title:
+        ax.set_title(title)
+    ax.axhline(0, color="0.85", lw=0.8, zorder=0)
+    ax.axvline(0, color="0.85", lw=0.8, zorder=0)
+    return ax
+
+
+def plot_word_groups(word_vectors, groups: Mapping[str, Sequence[str]], ax=None, title: str | None = None):
+    """PCA picture of several named groups of words, one colour per group. Returns the Axes.
+
+    `word_vectors` is anything indexable by a list of words returning (n, d) vectors
+    (a `utils.vectors.WordVectors`).
+    """
+    words = [w for group in groups.values() for w in group]
+    palette = plt.get_cmap("tab10")
+    colors = [palette(i % 10) for i, group in enumerate(groups.values()) for _ in group]
+    ax = plot_embeddings(pca_2d(word_vectors[words]), words, ax=ax, title=title, colors=colors)
+    for i, name in enumerate(groups):
+        ax.scatter([], [], color=palette(i % 10), label=name)
+    ax.legend(loc="best", fontsize=8, frameon=False)
+    return ax
+
+
+def plot_matrix(matrix: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str] | None = None,
+                ax=None, title: str | None = None, fmt: str = "{:g}", cmap: str = "Blues"):
+    """Heat map of a small matrix with its numbers written in the cells. Returns the Axes."""
+    matrix = np.asarray(matrix)
+    col_labels = row_labels if col_labels is None else col_labels
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.6 * len(col_labels) + 2, 0.5 * len(row_labels) + 1))
+    ax.imshow(matrix, cmap=cmap)
+    ax.set_xticks(range(len(col_labels)), col_labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(row_labels)), row_labels)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, fmt.format(value), ha="center", va="center",
+                color="white" if value > threshold else "black", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
