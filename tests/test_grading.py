@@ -1,0 +1,403 @@
+"""utils.grading: one source (solutions -> assignments) and autograding under nbval.
+
+The adversarial cases run on the tiny notebooks in tests/fixtures/grading/ (written by its
+make_fixtures.py); the end-to-end cases run on every solutions/*.ipynb there is.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+import os
+import runpy
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from utils import grading
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "grading"
+FIXTURE_SOLUTIONS = FIXTURES / "solutions"
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+CELL_TIMEOUT = 3        # seconds per cell for the fixtures (they run in milliseconds)
+NOTEBOOK_TIMEOUT = 40   # seconds per fixture notebook
+
+
+def _toy() -> grading.Solution:
+    return grading.load_solution(FIXTURE_SOLUTIONS / "toy.ipynb")
+
+
+def _cells(nb) -> dict[str, nbformat.NotebookNode]:
+    return {cell.id: cell for cell in nb.cells}
+
+
+def _tree(folder: Path) -> dict[str, tuple[str, int]]:
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                         p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------------------------
+# Release: no kernels, fast
+# --------------------------------------------------------------------------------------------
+
+def test_fixture_notebooks_are_what_make_fixtures_writes():
+    expected = runpy.run_path(str(FIXTURES / "make_fixtures.py"))["expected_files"]()
+    for path, text in expected.items():
+        assert path.exists(), f"missing {path}: run python {FIXTURES / 'make_fixtures.py'}"
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path} is stale: run python {FIXTURES / 'make_fixtures.py'}")
+
+
+def test_release_stubs_answers_but_keeps_signature_docstring_and_hint():
+    cells = _cells(grading.make_assignment(_toy()))
+    assert cells["mean"].source == (
+        'def mean(xs):\n    """Return the arithmetic mean of a non-empty list."""\n'
+        "    ### YOUR CODE HERE (~2 lines)\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    assert cells["mean"].metadata["nbgrader"] == {
+        "grade": False, "grade_id": "mean", "locked": False, "schema_version": 3,
+        "solution": True}
+
+
+def test_release_drops_hidden_tests_and_keeps_ids_and_points():
+    cells = _cells(grading.make_assignment(_toy()))
+    assert cells["test_mean"].source == "assert mean([1, 2, 3]) == 2"  # marked by a tag
+    assert cells["test_mean"].metadata == {
+        "deletable": False, "editable": False,
+        "nbgrader": {"grade": True, "grade_id": "test_mean", "locked": True, "points": 2,
+                     "schema_version": 3, "solution": False}}
+    assert cells["test_norm"].metadata["nbgrader"]["points"] == 3  # marked by metadata
+    assert "tags" not in cells["test_mean"].metadata
+
+
+def test_release_blanks_written_answers_and_clears_outputs():
+    solution = _toy()
+    nb = copy.deepcopy(solution.nb)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret\n")]
+    nb.cells[1].execution_count = 7
+    assignment = grading.make_assignment(grading.parse_solution(nb, "toy"))
+    cells = _cells(assignment)
+    assert cells["why_empty"].source == "YOUR ANSWER HERE"
+    assert cells["why_empty"].metadata["nbgrader"]["points"] == 1
+    assert cells["bonus"].source == "**Bonus thought:**\nYOUR ANSWER HERE"
+    assert all(c.outputs == [] and c.execution_count is None
+               for c in assignment.cells if c.cell_type == "code")
+    assert assignment.metadata["course"] == {"assignment": "toy"}
+
+
+def test_release_is_deterministic():
+    first = grading.notebook_text(grading.make_assignment(_toy()))
+    assert first == grading.notebook_text(grading.make_assignment(_toy()))
+    assert first.endswith("}\n")
+
+
+def test_find_leaks_catches_answers_hidden_tests_markers_and_outputs():
+    solution = _toy()
+    clean = grading.make_assignment(solution)
+    assert grading.find_leaks(solution, clean) == []
+    for cell_id, source in [("mean", "def mean(xs):\n    total = sum(xs)"),
+                            ("test_add", "assert add(-1, 1) == 0, 'hidden: add(-1, 1)'"),
+                            ("why_empty", "Dividing by `len(xs) == 0` raises `ZeroDivisionError`."),
+                            ("setup", "### BEGIN SOLUTION")]:
+        leaky = copy.deepcopy(clean)
+        _cells(leaky)[cell_id].source = source
+        assert grading.find_leaks(solution, leaky), source
+    leaky = copy.deepcopy(clean)
+    _cells(leaky)["setup"].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
+    assert grading.find_leaks(solution, leaky)
+
+
+@pytest.mark.parametrize("cells, problem", [
+    ([nbformat.v4.new_code_cell("x = 1\n### BEGIN SOLUTION\nx = 2", id="a")], "no matching END"),
+    ([nbformat.v4.new_code_cell("### END SOLUTION", id="a")], "END SOLUTION"),
+    ([nbformat.v4.new_code_cell("assert 1", id="a", metadata={"tags": ["test:t"]})], "needs points"),
+    ([nbformat.v4.new_code_cell("assert 1", id="a", metadata={"tags": ["test:t:0"]})], "points > 0"),
+    ([nbformat.v4.new_code_cell("assert 1", id="a", metadata={"tags": ["test:t:2"]}),
+      nbformat.v4.new_code_cell("assert 2", id="b", metadata={"tags": ["test:t:1"]})], "also used"),
+    ([nbformat.v4.new_code_cell("assert 1", id="a", metadata={"tags": ["test:bad id:1"]})], "grade_id"),
+    ([nbformat.v4.new_code_cell("# NBVAL_SKIP\nassert 1", id="a",
+                                metadata={"tags": ["test:t:1"]})], "nbval marker"),
+    ([nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nx\n### END HIDDEN TESTS", id="a")],
+     "HIDDEN TESTS"),
+])
+def test_authoring_mistakes_are_refused(cells, problem):
+    with pytest.raises(grading.AuthoringError, match=problem):
+        grading.make_assignment(nbformat.v4.new_notebook(cells=cells), "bad")
+
+
+def test_release_command_writes_then_checks(tmp_path):
+    solutions, assignments = tmp_path / "solutions", tmp_path / "assignments"
+    solutions.mkdir()
+    (solutions / "toy.ipynb").write_bytes((FIXTURE_SOLUTIONS / "toy.ipynb").read_bytes())
+    args = ["--solutions", str(solutions), "--assignments", str(assignments)]
+    assert grading.main(["release", "--check", *args]) == 1      # nothing released yet
+    assert grading.main(["release", *args]) == 0
+    assert (assignments / "toy.ipynb").read_bytes() == (FIXTURES / "assignments" / "toy.ipynb").read_bytes()
+    assert grading.main(["release", "--check", *args]) == 0
+    edited = (assignments / "toy.ipynb").read_text().replace("YOUR ANSWER HERE", "typo")
+    (assignments / "toy.ipynb").write_text(edited)
+    assert grading.main(["release", "--check", *args]) == 1
+
+
+def test_release_command_line_entry_point(tmp_path):
+    """`python -m utils.grading release --check` as make and CI run it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "utils.grading", "release", "--check",
+         "--solutions", str(FIXTURE_SOLUTIONS), "--assignments", str(FIXTURES / "assignments")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_committed_assignment_is_what_release_generates(solution):
+    committed = ROOT / "assignments" / solution.name
+    assert committed.exists(), f"{committed} missing: run `python -m utils.grading release`"
+    generated = grading.notebook_text(grading.make_assignment(grading.load_solution(solution)))
+    assert committed.read_text(encoding="utf-8") == generated, (
+        f"{committed} differs from its solution: run `python -m utils.grading release`")
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_committed_assignment_leaks_no_answer(solution):
+    committed = ROOT / "assignments" / solution.name
+    assert committed.exists(), f"{committed} missing: run `python -m utils.grading release`"
+    leaks = grading.find_leaks(grading.load_solution(solution), grading.read_notebook(committed))
+    assert leaks == []
+
+
+# --------------------------------------------------------------------------------------------
+# Building the graded notebook: no kernels
+# --------------------------------------------------------------------------------------------
+
+def test_canonical_tests_replace_edited_ones_and_deleted_ones_come_back():
+    toy = _toy()
+    submission = grading.read_notebook(FIXTURES / "submissions" / "tests_deleted.ipynb")
+    nb, code_map, problems = grading.build_graded_notebook(submission, toy, "SENTINEL")
+    tests = [info for kind, info in code_map if kind == "test"]
+    assert tests == ["test_add", "test_mean", "test_norm"]
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    mean_test = sources[[info for _, info in code_map].index("test_mean")]
+    assert "assert mean([1, 2]) == 1.5" in mean_test  # hidden tests are graded
+    order = [info if kind == "test" else info.id for kind, info in code_map]
+    assert order.index("mean") < order.index("test_mean") < order.index("norm")
+    assert any("`test_add` had been changed" in p for p in problems)
+    assert any("`test_mean` was missing" in p for p in problems)
+
+
+def test_identify_by_metadata_or_by_cells():
+    solutions = grading.load_solutions(FIXTURE_SOLUTIONS)
+    subs = FIXTURES / "submissions"
+    read = grading.read_notebook
+    assert grading.identify(read(subs / "one_wrong.ipynb"), solutions) == ("toy", None)
+    assert grading.identify(read(subs / "cell_raises.ipynb"), solutions) == ("toy", None)  # no metadata
+    assert grading.identify(read(subs / "wrong_assignment.ipynb"), solutions) == ("other", None)
+    name, problem = grading.identify(read(subs / "wrong_assignment.ipynb"), solutions, "toy")
+    assert name is None and "Wrong assignment" in problem
+    name, problem = grading.identify(nbformat.v4.new_notebook(), solutions)
+    assert name is None and "--assignment" in problem
+
+
+# --------------------------------------------------------------------------------------------
+# Grading the fixtures: one batch, two notebooks at a time
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("graded")
+    home = tmp_path_factory.mktemp("home")
+    submissions = [FIXTURE_SOLUTIONS / "toy.ipynb", FIXTURES / "assignments" / "toy.ipynb",
+                   FIXTURES / "submissions"]
+    before = _tree(FIXTURES)
+    saved_home = os.environ.get("HOME")
+    os.environ["HOME"] = str(home)
+    try:
+        started = time.monotonic()
+        reports = grading.grade(submissions, out, FIXTURE_SOLUTIONS, assignment="toy",
+                                cell_timeout=CELL_TIMEOUT, timeout=NOTEBOOK_TIMEOUT, jobs=2)
+        elapsed = time.monotonic() - started
+    finally:
+        if saved_home is None:
+            del os.environ["HOME"]
+        else:
+            os.environ["HOME"] = saved_home
+    return {"out": out, "home": home, "reports": {r.student: r for r in reports},
+            "before": before, "after": _tree(FIXTURES), "elapsed": elapsed}
+
+
+def _points(report) -> dict[str, float]:
+    return {q.grade_id: q.points for q in report.questions}
+
+
+def _question(report, grade_id):
+    return next(q for q in report.questions if q.grade_id == grade_id)
+
+
+def test_solution_gets_full_marks(batch):
+    report = batch["reports"]["solutions-toy"]
+    assert (report.score, report.possible) == (6, 6), report.to_markdown()
+    assert report.problems == [] and report.cell_errors == []
+    assert report.manual == [{"grade_id": "why_empty", "possible": 1.0}]
+
+
+def test_released_assignment_gets_no_points(batch):
+    report = batch["reports"]["assignments-toy"]
+    assert (report.score, report.possible) == (0, 6)
+    assert {q.message for q in report.questions} == {"NotImplementedError"}
+    assert report.problems == []
+
+
+def test_one_wrong_function_loses_exactly_its_question(batch):
+    report = batch["reports"]["one_wrong"]
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 3}
+    assert _question(report, "test_mean").status == "failed"
+    assert _question(report, "test_mean").message.startswith("AssertionError")
+
+
+def test_tests_replaced_by_pass_still_fail(batch):
+    report = batch["reports"]["tests_pass"]
+    assert report.score == 0
+    assert sum("had been changed" in p for p in report.problems) == 3
+
+
+def test_weakened_and_deleted_tests_gain_nothing(batch):
+    report = batch["reports"]["tests_deleted"]
+    assert _points(report) == {"test_add": 0, "test_mean": 0, "test_norm": 3}
+    assert any("`test_mean` was missing" in p for p in report.problems)
+
+
+def test_infinite_loop_costs_only_its_question(batch):
+    report = batch["reports"]["infinite_loop"]
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 3}
+    assert _question(report, "test_mean").status == "timeout"
+    assert report.seconds < NOTEBOOK_TIMEOUT
+
+
+def test_loop_that_ignores_interrupts_stops_the_kernel_cleanly(batch):
+    report = batch["reports"]["uninterruptible"]
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 0}
+    assert _question(report, "test_mean").status == "timeout"
+    assert _question(report, "test_norm").status == "not run"
+    assert "kernel" in _question(report, "test_norm").message
+    assert any("could not be interrupted" in p for p in report.problems)
+    assert report.seconds < NOTEBOOK_TIMEOUT
+
+
+def test_kernel_that_dies_is_reported(batch):
+    report = batch["reports"]["kernel_dies"]
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 0}
+    assert _question(report, "test_mean").message == "the kernel died while running this cell"
+    assert "kernel had stopped" in _question(report, "test_norm").message
+    assert any("kernel" in p for p in report.problems)
+
+
+def test_cells_that_raise_are_reported_and_cost_only_what_they_break(batch):
+    report = batch["reports"]["cell_raises"]
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 3}
+    assert "NameError" in _question(report, "test_mean").message
+    errors = "\n".join(report.cell_errors)
+    assert "ZeroDivisionError" in errors and "SyntaxError" in errors
+
+
+def test_malformed_notebook_is_a_clear_line_not_a_crash(batch):
+    report = batch["reports"]["malformed"]
+    assert (report.score, report.possible) == (0, 6)
+    assert report.problems[0].startswith("Not a readable notebook")
+
+
+def test_wrong_assignment_earns_nothing(batch):
+    report = batch["reports"]["wrong_assignment"]
+    assert (report.score, report.possible) == (0, 6)
+    assert "Wrong assignment" in report.problems[0] and "`other`" in report.problems[0]
+
+
+def test_reports_and_gradebook(batch):
+    out, reports = batch["out"], batch["reports"]
+    for student, report in reports.items():
+        data = json.loads((out / f"{student}.json").read_text())
+        assert data["score"] == report.score and data["possible"] == report.possible
+        assert [q["grade_id"] for q in data["questions"]] == ["test_add", "test_mean", "test_norm"]
+        markdown = (out / f"{student}.md").read_text()
+        assert f"**Score: {grading._num(report.score)} / 6**" in markdown
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["student", "assignment", "test_add", "test_mean", "test_norm",
+                             "total", "possible"]
+    assert {r["student"]: r["total"] for r in rows} == {
+        s: grading._num(r.score) for s, r in reports.items()}
+    assert {r["possible"] for r in rows} == {"6"}
+
+
+def test_grading_touches_only_its_output_folder(batch):
+    assert batch["after"] == batch["before"]  # submissions and solutions unchanged, nothing added
+    assert list(batch["home"].iterdir()) == []
+    expected = {f"{s}.{ext}" for s in batch["reports"] for ext in ("md", "json")}
+    assert {p.name for p in batch["out"].iterdir()} == expected | {"gradebook.csv"}
+
+
+def test_batch_is_quick(batch):
+    # 11 notebooks, two at a time; the two looping ones wait out their 3 s limits.
+    assert batch["elapsed"] < 60
+
+
+# --------------------------------------------------------------------------------------------
+# Single runs
+# --------------------------------------------------------------------------------------------
+
+def test_notebook_time_limit_ends_grading_and_keeps_earlier_results(tmp_path):
+    solutions = grading.load_solutions(FIXTURE_SOLUTIONS)
+    started = time.monotonic()
+    report = grading.grade_submission(FIXTURES / "submissions" / "infinite_loop.ipynb", solutions,
+                                      tmp_path, cell_timeout=60, timeout=6)
+    assert time.monotonic() - started < 6 + 10
+    assert _question(report, "test_add").status == "passed"
+    assert [_question(report, g).status for g in ("test_mean", "test_norm")] == ["not run"] * 2
+    assert "time limit" in _question(report, "test_norm").message
+    assert any("did not finish within 6 s" in p for p in report.problems)
+    assert report.score == 1
+
+
+def test_command_line_grades_by_the_notebooks_own_assignment(tmp_path, capsys):
+    """Without --assignment each notebook is graded as the assignment it says it is."""
+    out = tmp_path / "out"
+    status = grading.main(["grade", str(FIXTURES / "submissions" / "wrong_assignment.ipynb"),
+                           "--solutions", str(FIXTURE_SOLUTIONS), "--out", str(out),
+                           "--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(NOTEBOOK_TIMEOUT)])
+    assert status == 0
+    assert "wrong_assignment: 1 / 1" in capsys.readouterr().out
+    assert json.loads((out / "wrong_assignment.json").read_text())["assignment"] == "other"
+
+
+# --------------------------------------------------------------------------------------------
+# End to end on the real homework
+# --------------------------------------------------------------------------------------------
+
+def _missing_data(solution: Path) -> list[str]:
+    metadata = json.loads(solution.read_text(encoding="utf-8")).get("metadata", {})
+    required = (metadata.get("course") or {}).get("requires", [])
+    if not required:
+        return []
+    from utils import data
+
+    return [name for name in required if not data.available(name)]
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_homework_solution_gets_full_marks_and_its_assignment_none(solution, tmp_path):
+    missing = _missing_data(solution)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}: set WV_MIRROR to a data mirror (see README)")
+    assignment = ROOT / "assignments" / solution.name
+    full, blank = grading.grade([solution, assignment], tmp_path, ROOT / "solutions",
+                                assignment=solution.stem, cell_timeout=600, timeout=1800, jobs=2)
+    assert full.possible > 0, f"{solution.name} has no autograded test cells"
+    assert full.score == full.possible, full.to_markdown()
+    assert full.problems == [], full.to_markdown()
+    assert blank.score == 0, blank.to_markdown()
