@@ -93,7 +93,9 @@ class Role:
 
 def _source(cell) -> str:
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    if isinstance(source, list):
+        return "".join(str(line) for line in source)
+    return source if isinstance(source, str) else ""
 
 
 def _has(pattern: re.Pattern, text: str) -> bool:
@@ -116,7 +118,8 @@ def cell_role(cell, problems: list[str] | None = None, where: str = "cell") -> R
     """Read a cell's role from nbgrader metadata, a ``test:``/``answer:``/``solution:`` tag,
     or solution markers. Inconsistencies are appended to ``problems`` (when given)."""
     problems = [] if problems is None else problems
-    metadata = cell.get("metadata") or {}
+    metadata = cell.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     cell_type = cell.get("cell_type")
     text = _source(cell)
     tags = metadata.get("tags") or []
@@ -488,7 +491,8 @@ class Report:
             lines += [f"- {e}" for e in self.cell_errors] + [""]
         if self.manual:
             lines += ["## Graded by hand (not included above)", ""]
-            lines += [f"- `{m['grade_id']}` ({_num(m['possible'])} points)" for m in self.manual]
+            lines += [f"- `{m['grade_id']}` ({_num(m['possible'])} point"
+                      f"{'' if m['possible'] == 1 else 's'})" for m in self.manual]
             lines.append("")
         return "\n".join(lines)
 
@@ -515,15 +519,13 @@ def _describe(cell) -> str:
 
 def _cell_key(cell) -> str | None:
     """A submission cell's key: its nbgrader grade_id, else its cell id."""
-    meta = (cell.get("metadata") or {}).get("nbgrader")
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     if isinstance(meta, dict) and meta.get("grade_id"):
         return str(meta["grade_id"])
-    role = None
-    try:
-        role = cell_role(cell)
-    except Exception:  # a malformed student cell is only a plain cell
-        role = None
-    return role.grade_id if role else cell.get("id")
+    role = cell_role(cell)
+    key = role.grade_id if role else cell.get("id")
+    return key if isinstance(key, str) else None
 
 
 def _plain(text: str) -> str:
@@ -635,6 +637,8 @@ class _Recorder:
             "exception": call.excinfo.typename if exc is not None else "",
             "ename": error.get("ename", "") if error else "",
             "evalue": error.get("evalue", "") if error else "",
+            "traceback": _first_lines("\n".join(error.get("traceback", [])), 40, 4000)
+            if error else "",
             "sentinel": self.sentinel in stdout,
             "seconds": round(call.duration, 3),
         }
@@ -760,7 +764,8 @@ def _run_notebook(nb: nbformat.NotebookNode, work: Path, sentinel: str, cell_tim
 # --------------------------------------------------------------------------------------------
 
 def _declared_assignment(nb) -> str | None:
-    course = (nb.get("metadata") or {}).get("course")
+    metadata = nb.get("metadata")
+    course = metadata.get("course") if isinstance(metadata, dict) else None
     name = course.get("assignment") if isinstance(course, dict) else None
     return name if isinstance(name, str) and name else None
 
@@ -865,9 +870,28 @@ def _grade_into(report: Report, path: Path, solutions: dict[str, Solution], out_
     _score(report, solution, code_map, records, limit_hit, log_tail, cell_timeout, timeout)
 
 
+def _failing_line(traceback: str, test: TestCell) -> str:
+    """" (line N: `source`)" for the test line that raised, or " (in a hidden test)"."""
+    match = re.search(r"^-+>\s*(\d+)", traceback, re.M)
+    if not match:
+        return ""
+    number, hidden, lines = int(match.group(1)), False, test.source.splitlines()
+    for line in lines[:number]:
+        if BEGIN_HIDDEN.match(line):
+            hidden = True
+        elif END_HIDDEN.match(line):
+            hidden = False
+    if hidden:
+        return " (in a hidden test)"
+    if 1 <= number <= len(lines):
+        return f" (line {number}: `{lines[number - 1].strip()[:100]}`)"
+    return ""
+
+
 def _score(report: Report, solution: Solution, code_map, records, limit_hit, log_tail,
            cell_timeout, timeout) -> None:
     by_cell = {r["cell"]: r for r in records if r.get("cell") is not None}
+    tests = {t.grade_id: t for t in solution.tests}
     collected = any("collected" in r for r in records)
     results: dict[str, Question] = {}
     death = None  # description of the cell whose run ended the kernel
@@ -900,12 +924,14 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
             status = "failed"
             if record["ename"]:
                 message = _first_lines(f"{record['ename']}: {record['evalue']}".rstrip(": "))
+                if kind == "test":
+                    message += _failing_line(record.get("traceback", ""), tests[info])
             else:
                 message = _first_lines(record["message"]) or "failed"
         elif kind == "test" and not record["sentinel"]:
             status, message = "failed", "the test did not run to completion"
         if kind == "test":
-            test = next(t for t in solution.tests if t.grade_id == info)
+            test = tests[info]
             earned = test.points if status == "passed" else 0.0
             results[info] = Question(info, earned, test.points, status, message)
         elif status not in ("passed", "not run"):
