@@ -397,8 +397,10 @@ def test_homework_solution_gets_full_marks_and_its_assignment_none(solution, tmp
     missing = _missing_data(solution)
     if missing:
         pytest.skip(f"needs {', '.join(missing)}: set WV_MIRROR to a data mirror (see README)")
-    assignment = ROOT / "assignments" / solution.name
-    full, blank = grading.grade([solution, assignment], tmp_path, ROOT / "solutions",
+    fresh = tmp_path / "fresh" / solution.name  # the assignment as released now
+    fresh.parent.mkdir()
+    fresh.write_text(grading.notebook_text(grading.make_assignment(grading.load_solution(solution))))
+    full, blank = grading.grade([solution, fresh], tmp_path / "out", ROOT / "solutions",
                                 assignment=solution.stem, cell_timeout=600, timeout=1800, jobs=2)
     assert full.possible > 0, f"{solution.name} has no autograded test cells"
     assert full.score == full.possible, full.to_markdown()
