@@ -574,7 +574,11 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
     for i, entry in enumerate(cells):
         if entry["kind"] == "test":
             test = tests[entry["grade_id"]]
-            source = test.source.rstrip() + f"\nprint({sentinel!r})\n"
+            # Reached only if every line above ran: an exception whose report the student's
+            # code suppressed still fails. Sent as display data, so a replaced sys.stdout
+            # does not matter.
+            source = (test.source.rstrip() + "\n__import__('IPython').display.display("
+                      f"{{'text/plain': {sentinel!r}}}, raw=True)\n")
             out_cells.append(nbformat.v4.new_code_cell(source, id=f"graded-{i}"))
             code_map.append(("test", test.grade_id))
             continue
@@ -626,7 +630,7 @@ class _Recorder:
             return None
         exc = call.excinfo.value if call.excinfo is not None else None
         outputs = getattr(item, "test_outputs", None) or []
-        stdout = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+        shown = "".join(str((o.get("data") or {}).get("text/plain", "")) for o in outputs)
         error = next((o for o in outputs if o.get("output_type") == "error"), None)
         record = {
             "cell": getattr(item, "cell_num", None),
@@ -639,7 +643,7 @@ class _Recorder:
             "evalue": error.get("evalue", "") if error else "",
             "traceback": _first_lines("\n".join(error.get("traceback", [])), 40, 4000)
             if error else "",
-            "sentinel": self.sentinel in stdout,
+            "sentinel": self.sentinel in shown,
             "seconds": round(call.duration, 3),
         }
         self._write(record)
@@ -908,8 +912,8 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
             else:
                 message = "no result"
         elif record["exception"] == "KernelDied":
-            status, message = "error", "the kernel died while running this cell"
-            death = death or f"{where} made the kernel die"
+            status, message = "error", "the kernel died while running this cell (or just before)"
+            death = death or f"the kernel died at {where}"
         elif "Kernel dead" in record["message"]:
             status = "not run"
             message = f"the kernel had stopped ({death or 'in an earlier cell'})"
@@ -917,9 +921,11 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
             status, message = "timeout", f"exceeded the {_num(cell_timeout)} s time limit per cell"
             if "Failed to interrupt" in record["message"]:
                 message += " and could not be interrupted, so the kernel was stopped"
-                death = death or f"{where} could not be interrupted after its time limit"
+                death = death or f"{where} ran past its time limit and ignored the interrupt"
         elif record["when"] == "setup":
             status, message = "not run", _first_lines(record["message"], 2)
+        elif record["skipped"]:
+            status, message = "not run", "skipped"
         elif not record["ok"]:
             status = "failed"
             if record["ename"]:
@@ -941,7 +947,7 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
         report.problems.append(f"The notebook did not finish within {_num(timeout)} s; "
                                "tests that had not run earn nothing.")
     if death:
-        report.problems.append(f"The kernel stopped: {death}; later cells could not run.")
+        report.problems.append(f"The kernel stopped ({death}); later cells could not run.")
     if records and not collected:
         report.problems.append("The grader could not collect the notebook's cells.")
 
