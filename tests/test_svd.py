@@ -124,7 +124,6 @@ def test_cuda_matches_cpu():
 
 
 def test_word_vectors_are_u_times_sigma_to_the_power():
-    pytest.importorskip("utils.vectors")
     X = sparse_counts(m=50, n=40)
     words = [f"w{i}" for i in range(60)]  # longer than X: a row-truncated matrix
     U, S, _ = truncated_svd(X, 4, method="torch", device="cpu")

@@ -19,14 +19,17 @@ Word vectors are the rows of U_k Σ_k^p, one per row (word) of X:
 The right singular vectors V_k (one per context column) are not used.
 
 Three interchangeable back ends (`method=`), made comparable by fixing signs the same way:
-- "torch": `torch.svd_lowrank` (randomized, Halko et al. 2011; seeded) on `device`, or a
-  full `torch.linalg.svd` for small matrices;
+- "torch": randomized SVD (Halko, Martinsson & Tropp 2011: the algorithm of
+  `torch.svd_lowrank`, written out so that sparse input stays CSR, which is several times
+  faster, and so that the random sketch comes from its own seeded generator) on `device`,
+  or a full `torch.linalg.svd` for small matrices;
 - "scipy": `scipy.sparse.linalg.svds` (ARPACK; seeded start vector), or `scipy.linalg.svd`;
 - "sklearn": `sklearn.decomposition.TruncatedSVD` (randomized), as in homework 1.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -132,33 +135,70 @@ def truncated_svd(
     return SVD(U.astype(dtype, copy=False), S.astype(dtype, copy=False), Vt.astype(dtype, copy=False))
 
 
-def _to_torch(X, device: torch.device, dtype: np.dtype, dense: bool) -> torch.Tensor:
-    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
-    if sp.issparse(X) and not dense:
-        coo = X.tocoo()
-        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        values = torch.from_numpy(coo.data.astype(dtype, copy=False))
-        return torch.sparse_coo_tensor(
-            indices, values, coo.shape, check_invariants=False
-        ).coalesce().to(device)
-    dense_array = X.toarray() if sp.issparse(X) else X
-    return torch.from_numpy(np.ascontiguousarray(dense_array, dtype=dtype)).to(device=device, dtype=torch_dtype)
+def _torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.float64 if dtype == np.float64 else torch.float32
+
+
+def _to_torch_csr(X: sp.csr_matrix, device: torch.device, dtype: np.dtype) -> torch.Tensor:
+    X = sp.csr_matrix(X)
+    if not X.has_canonical_format:  # sorted indices, no duplicates: what torch's CSR expects
+        X = X.copy()
+        X.sum_duplicates()
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(X.indptr.astype(np.int64)),
+        torch.from_numpy(X.indices.astype(np.int64)),
+        torch.from_numpy(X.data.astype(dtype, copy=False)),
+        size=X.shape,
+        dtype=_torch_dtype(dtype),
+        device=device,
+        check_invariants=False,  # scipy's canonical CSR (sorted, no duplicates) satisfies them
+    )
+
+
+def _to_torch_dense(X, device: torch.device, dtype: np.dtype) -> torch.Tensor:
+    dense = X.toarray() if sp.issparse(X) else X
+    return torch.from_numpy(np.ascontiguousarray(dense, dtype=dtype)).to(device)
 
 
 def _torch_svd(X, k, device, seed, niter, oversample, full, dtype):
     device = resolve_device(device)
-    A = _to_torch(X, device, dtype, dense=full)
     if full:
+        A = _to_torch_dense(X, device, dtype)
         U, S, Vh = torch.linalg.svd(A, full_matrices=False)
-        U, S, Vt = U[:, :k], S[:k], Vh[:k]
+        return U[:, :k].cpu().numpy(), S[:k].cpu().numpy(), Vh[:k].cpu().numpy()
+    if sp.issparse(X):
+        # CSR for both A and A^T: sparse-times-dense products are several times faster
+        # than with the COO tensors torch.svd_lowrank works on.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            A = _to_torch_csr(X, device, dtype)
+            At = _to_torch_csr(X.T, device, dtype)
     else:
-        q = min(k + oversample, min(X.shape))
-        devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):  # seed locally, leave global state alone
-            torch.manual_seed(seed)
-            U, S, V = torch.svd_lowrank(A, q=q, niter=niter)
-        U, S, Vt = U[:, :k], S[:k], V[:, :k].T
-    return U.cpu().numpy(), S.cpu().numpy(), Vt.cpu().numpy()
+        A = _to_torch_dense(X, device, dtype)
+        At = A.T
+    q = min(k + oversample, min(X.shape))
+    # The random test matrix is drawn on the CPU from its own generator: the same seed gives
+    # the same sketch on every device, and torch's global random state is left alone.
+    generator = torch.Generator().manual_seed(int(seed))
+    omega = torch.randn(X.shape[1], q, generator=generator, dtype=_torch_dtype(dtype)).to(device)
+    U, S, Vt = _randomized_svd(A, At, omega, niter)
+    return U[:, :k].cpu().numpy(), S[:k].cpu().numpy(), Vt[:k].cpu().numpy()
+
+
+def _randomized_svd(A, At, omega: torch.Tensor, niter: int):
+    """Halko, Martinsson & Tropp (2011), Algorithms 4.4 and 5.1, as in torch.svd_lowrank.
+
+    Range finder with `niter` power iterations, re-orthonormalised by QR at every step:
+        Q = qr(A Ω);  repeat niter times: Q = qr(A (qr(A^T Q)))
+    then B = Q^T A (small, q x n), B = Ũ Σ V^T exactly, and U = Q Ũ.
+    """
+    Q = torch.linalg.qr(A @ omega).Q
+    for _ in range(niter):
+        Q = torch.linalg.qr(At @ Q).Q
+        Q = torch.linalg.qr(A @ Q).Q
+    B = (At @ Q).T
+    Ub, S, Vt = torch.linalg.svd(B, full_matrices=False)
+    return Q @ Ub, S, Vt
 
 
 def _scipy_svd(X, k, seed, full, dtype):
