@@ -144,6 +144,9 @@ def test_release_command_writes_then_checks(tmp_path):
     edited = (assignments / "toy.ipynb").read_text().replace("YOUR ANSWER HERE", "typo")
     (assignments / "toy.ipynb").write_text(edited)
     assert grading.main(["release", "--check", *args]) == 1
+    assert grading.main(["release", *args]) == 0
+    (assignments / "orphan.ipynb").write_text("{}")  # every assignment needs its solution
+    assert grading.main(["release", "--check", *args]) == 1
 
 
 def test_release_command_line_entry_point(tmp_path):
@@ -272,6 +275,7 @@ def test_weakened_and_deleted_tests_gain_nothing(batch):
     report = batch["reports"]["tests_deleted"]
     assert _points(report) == {"test_add": 0, "test_mean": 0, "test_norm": 3}
     assert any("`test_mean` was missing" in p for p in report.problems)
+    assert sum("had been changed" in p for p in report.problems) == 2  # test_add, test_norm
     assert _question(report, "test_mean").message == (
         "AssertionError (line 1: `assert mean([1, 2, 3]) == 2`)")
 

@@ -1080,15 +1080,19 @@ def _release_command(args) -> int:
             continue
         leaks += [f"{target}: {leak}" for leak in find_leaks(load_solution(path),
                                                              read_notebook(target))]
+    orphans = sorted(p for p in args.assignments.glob("*.ipynb")
+                     if not (args.solutions / p.name).exists())
     for name in stale:
         print(f"{'stale' if args.check else 'wrote'}: {args.assignments / (name + '.ipynb')}")
     for leak in leaks:
         print(f"leak: {leak}")
+    for orphan in orphans:
+        print(f"no solution: {orphan} has no {args.solutions / orphan.name}")
     if args.check and stale:
         print("run `python -m utils.grading release` (or `make release`) and commit the result")
-    if not stale and not leaks:
+    if not stale and not leaks and not orphans:
         print(f"assignments up to date in {args.assignments}/")
-    return 1 if leaks or (args.check and stale) else 0
+    return 1 if leaks or orphans or (args.check and stale) else 0
 
 
 def _grade_command(args) -> int:
