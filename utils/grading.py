@@ -160,7 +160,11 @@ def cell_role(cell, problems: list[str] | None = None, where: str = "cell") -> R
     else:
         return None
 
-    if not GRADE_ID.match(role.grade_id):
+    if not role.grade_id:
+        problems.append(f"{where}: no grade_id and no cell id: add a tag such as "
+                        f"{'test:NAME:POINTS' if role.kind == 'test' else 'solution:NAME'} "
+                        "(a current Jupyter also gives every cell an id when it saves)")
+    elif not GRADE_ID.match(role.grade_id):
         problems.append(f"{where}: grade_id {role.grade_id!r} must be 1-64 letters, digits, - or _")
     if role.kind == "test":
         if cell_type != "code":
