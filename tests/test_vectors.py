@@ -243,6 +243,7 @@ def test_pairwise_similarities_match_gensim(kv, gkv):
         (lambda kv: kv.most_similar("king", restrict_vocab=-3), ValueError, "restrict_vocab"),
         (lambda kv: kv.most_similar_cosmul(negative=["man"]), ValueError, "positive"),
         (lambda kv: kv.n_similarity([], ["king"]), ValueError, "non-empty"),
+        (lambda kv: kv.n_similarity(["kign"], ["queen"]), KeyError, "'king'"),
     ],
 )
 def test_bad_queries_raise_clear_errors(kv, call, error, match):
@@ -380,6 +381,16 @@ def test_word_pairs_match_gensim(kv, gkv, eval_file, name, kwargs):
     assert oov == goov
     r, p = spearman  # unpacks like gensim's
     assert r == spearman.statistic
+
+
+def test_evaluations_accept_dataset_names(kv, eval_file):
+    by_name = kv.evaluate_word_pairs("ws353", restrict_vocab=5000)
+    by_path = kv.evaluate_word_pairs(eval_file("ws353"), restrict_vocab=5000)
+    assert by_name[1].statistic == by_path[1].statistic and by_name[2] == by_path[2]
+    assert kv.evaluate_word_analogies("questions-words", restrict_vocab=2000)[0] == \
+        kv.evaluate_word_analogies(eval_file("questions-words"), restrict_vocab=2000)[0]
+    with pytest.raises(FileNotFoundError):
+        kv.evaluate_word_pairs("no-such-dataset")
 
 
 def test_word_pairs_skip_comments_and_bad_lines(kv, gkv, tmp_path):

@@ -19,7 +19,9 @@ Differences from gensim, all deliberate:
   use a GPU); the results are the same on every device, up to float32 rounding.
 - An all-zero vector has cosine similarity 0 with everything (gensim gives NaN).
 - `most_similar_cosmul(restrict_vocab=N)` does restrict the search (gensim ignores it).
-- An unknown word raises `KeyError` with close spellings and how to check membership.
+- An unknown word raises `KeyError` with close spellings and how to check membership,
+  also in `n_similarity` (gensim silently drops unknown words there).
+- The evaluation methods also take a registered dataset name ("ws353", "questions-words").
 - `save_word2vec_format` writes atomically and always in index order.
 """
 
@@ -29,6 +31,7 @@ import difflib
 import itertools
 import logging
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
@@ -46,6 +49,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["WordVectors", "UnknownWordError"]
 
 _KEY_TYPES = (str, int, np.integer)
+_WHITESPACE = re.compile(r"\s")
 
 # Largest (queries x vocabulary) score block computed at once, in float32 elements.
 _BLOCK_ELEMENTS = {"cpu": 1 << 23, "other": 1 << 27}
@@ -475,7 +479,8 @@ class WordVectors:
 
     def evaluate_word_analogies(self, analogies, restrict_vocab: int | None = 300000,
                                 case_insensitive: bool = True, dummy4unknown: bool = False):
-        """Accuracy on an analogy file (": section" headers, then "a b c expected" lines).
+        """Accuracy on an analogy file (": section" headers, then "a b c expected" lines);
+        a registered dataset name such as "questions-words" also works.
 
         Each question a:b :: c:? is answered with 3CosAdd over the first `restrict_vocab`
         words, never answering a, b or c, exactly as gensim (and word2vec's
@@ -484,6 +489,7 @@ class WordVectors:
         {'section', 'correct', 'incorrect'} dicts ending with 'Total accuracy'; words in the
         tuples are upper-cased when `case_insensitive`.
         """
+        analogies = _resolve(analogies)
         restrict_vocab = self._stop(restrict_vocab)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         fold = str.upper if case_insensitive else (lambda s: s)
@@ -573,14 +579,16 @@ class WordVectors:
                             case_insensitive: bool = True, dummy4unknown: bool = False, encoding: str = "utf8"):
         """Correlation of cosine similarity with human judgements, as gensim.
 
-        `pairs`: file of "word1<delimiter>word2<delimiter>score" lines; '#' lines are
-        comments; lines that do not parse are skipped. Pairs with a word outside the first
+        `pairs`: file of "word1<delimiter>word2<delimiter>score" lines ('#' lines are
+        comments; lines that do not parse are skipped), or a registered dataset name
+        such as "ws353". Pairs with a word outside the first
         `restrict_vocab` words are skipped (or scored 0 with `dummy4unknown`).
         Returns (pearson, spearman, oov_ratio): scipy's pearsonr and spearmanr results
         (`.statistic`, `.pvalue`, and unpackable) and the percentage of pairs with unknown words.
         """
         from scipy import stats
 
+        pairs = _resolve(pairs)
         restrict_vocab = self._stop(restrict_vocab)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         fold = str.upper if case_insensitive else (lambda s: s)
@@ -641,12 +649,12 @@ class WordVectors:
         a temporary file beside `path` is renamed over it when complete."""
         if binary and not write_header:
             raise ValueError("binary word2vec files always have a header; write_header=False is for text files")
-        for word in self.index_to_key:
-            if not word or any(ch.isspace() for ch in word):
-                raise ValueError(
-                    f"cannot save the word {word!r}: the word2vec format separates words with "
-                    f"whitespace, so words must be non-empty and contain none"
-                )
+        if "" in self.key_to_index or _WHITESPACE.search("".join(self.index_to_key)):
+            word = next(w for w in self.index_to_key if not w or _WHITESPACE.search(w))
+            raise ValueError(
+                f"cannot save the word {word!r}: the word2vec format separates words with "
+                f"whitespace, so words must be non-empty and contain none"
+            )
         with _atomic_open(Path(path)) as fout:
             if write_header:
                 fout.write(f"{len(self)} {self.vector_size}\n".encode("utf8"))
@@ -724,6 +732,17 @@ class WordVectors:
 
 # ----------------------------------------------------------------------------------
 # Helpers
+
+
+def _resolve(path):
+    """A path as given; a bare name that is no file but a registered dataset ("ws353",
+    "questions-words", ...) becomes `utils.data.fetch(name)`."""
+    if isinstance(path, str) and not os.path.exists(path) and os.sep not in path:
+        from utils import data
+
+        if path in data.REGISTRY:
+            return data.fetch(path, quiet=True)
+    return path
 
 
 def _unitvec(vec: np.ndarray) -> np.ndarray:
