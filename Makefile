@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # (or install their own build first: pyproject.toml only asks for torch>=2.2).
 TORCH  ?= torch==2.13.0
 
-.PHONY: course test env release grade clean
+.PHONY: course test env release grade benchmark clean
 
 env: $(VENV)/.installed
 
@@ -24,6 +24,21 @@ course: env
 ## Unit tests and nbval over every lecture and solution notebook.
 test: env
 	$(PY) -m pytest
+
+## Regenerate assignments/*.ipynb from solutions/*.ipynb, then commit them (docs/grading.md).
+release: env
+	$(PY) -m utils.grading release
+
+## Grade submissions: make grade SUBMISSIONS=submissions/hw1 OUT=grades/hw1 [ASSIGNMENT=hw1_cooccurrence_svd] [JOBS=2]
+SUBMISSIONS ?= submissions
+OUT         ?= grades
+JOBS        ?= 1
+grade: env
+	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+## Word2vec speed and quality against gensim (needs WV_MIRROR for the benchmark corpus).
+benchmark: env
+	$(PY) benchmarks/bench_word2vec.py
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 """Run the course: execute every lecture notebook top to bottom, save it and its HTML, time it.
 
     python -m utils.course lectures --out build [--timeout 600] [--limit 180]
+    python -m utils.course lectures/02_cooccurrence_svd.ipynb --inplace   # refresh committed outputs
 
 Each notebook runs in a fresh kernel with its own folder as working directory. The
 executed copy goes to OUT/NAME.ipynb and a static page to OUT/NAME.html (the sources in
@@ -24,12 +25,21 @@ from nbconvert import HTMLExporter
 from utils.data import atomic_write
 
 
-def run_notebook(source: Path, out_dir: Path, timeout: int = 600) -> float:
-    """Execute `source`, write OUT/NAME.ipynb and OUT/NAME.html; return seconds taken."""
+def run_notebook(source: Path, out_dir: Path | None, timeout: int = 600) -> float:
+    """Execute `source`, write OUT/NAME.ipynb and OUT/NAME.html; return seconds taken.
+
+    With `out_dir=None` the executed notebook replaces `source` (only if every cell ran)
+    and no HTML is written: that is how the committed outputs are refreshed.
+    """
     notebook = nbformat.read(source, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
+    if out_dir is None:
+        client.execute()
+        with atomic_write(source) as tmp:
+            nbformat.write(notebook, tmp)
+        return time.perf_counter() - start
     try:
         client.execute()
     finally:
@@ -48,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folders", nargs="+", type=Path, help="folders (or notebooks) to run, in order")
     parser.add_argument("--out", type=Path, default=Path("build"))
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    parser.add_argument("--inplace", action="store_true",
+                        help="write each executed notebook back over its source (no HTML)")
     parser.add_argument("--limit", type=float, default=180.0, help="flag notebooks slower than this (s)")
     args = parser.parse_args(argv)
 
@@ -62,14 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     for notebook in notebooks:
         print(f"{notebook} ...", end=" ", flush=True)
         try:
-            seconds = run_notebook(notebook, args.out, args.timeout)
+            seconds = run_notebook(notebook, None if args.inplace else args.out, args.timeout)
         except (CellExecutionError, CellTimeoutError) as error:
             failures += 1
             print(f"FAILED\n{str(error)[-2000:]}")
             continue
         flag = f"  (over the {args.limit:.0f} s budget)" if seconds > args.limit else ""
-        print(f"{seconds:6.1f} s -> {args.out / notebook.name}, {args.out / (notebook.stem + '.html')}{flag}")
-    print(f"{len(notebooks) - failures} of {len(notebooks)} notebooks ran; outputs in {args.out}/")
+        where = notebook if args.inplace else f"{args.out / notebook.name}, {args.out / (notebook.stem + '.html')}"
+        print(f"{seconds:6.1f} s -> {where}{flag}")
+    print(f"{len(notebooks) - failures} of {len(notebooks)} notebooks ran" + ("" if args.inplace else f"; outputs in {args.out}/"))
     return 1 if failures else 0
 
 

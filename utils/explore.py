@@ -48,43 +48,38 @@ def _widget_frontend_present() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def word_explorer(word_vectors, word: str = "king", analogy: str = "man woman king", topn: int = 8):
+def word_explorer(word_vectors, word: str = "king", analogy: str = "man woman king", topn: int = 8) -> None:
     """Show a neighbours box and an analogy box for `word_vectors`.
 
     Prints the answers for the initial `word` and `analogy` first (what a reader of a static
-    copy sees), then displays the live widgets when a kernel is present. Returns the widget
-    container, or None when ipywidgets cannot be used.
+    copy sees), then displays the live widgets when a kernel is present. Returns nothing:
+    a returned widget would be displayed a second time by some front ends.
     """
     print(neighbours_text(word_vectors, word, topn))
     print()
     print(analogy_text(word_vectors, analogy))
     if not _widget_frontend_present():
-        return None
+        return
     try:
         import ipywidgets as widgets
         from IPython.display import display
     except ImportError:
-        return None
+        return
 
+    import html
+
+    def as_html(text: str) -> str:
+        return f"<pre>{html.escape(text)}</pre>"
+
+    # HTML widgets hold their text as a value: no prints, so a kernel without a frontend
+    # (nbclient, nbval) records the same output every time.
     word_box = widgets.Text(value=word, description="word")
     analogy_box = widgets.Text(value=analogy, description="a b c")
-    neighbours_out = widgets.Output()
-    analogy_out = widgets.Output()
-
-    def refresh_neighbours(_=None):
-        neighbours_out.clear_output()
-        with neighbours_out:
-            print(neighbours_text(word_vectors, word_box.value, topn))
-
-    def refresh_analogy(_=None):
-        analogy_out.clear_output()
-        with analogy_out:
-            print(analogy_text(word_vectors, analogy_box.value))
-
-    word_box.observe(refresh_neighbours, names="value")
-    analogy_box.observe(refresh_analogy, names="value")
-    refresh_neighbours()
-    refresh_analogy()
-    container = widgets.HBox([widgets.VBox([word_box, neighbours_out]), widgets.VBox([analogy_box, analogy_out])])
+    neighbours_view = widgets.HTML(as_html(neighbours_text(word_vectors, word, topn)))
+    analogy_view = widgets.HTML(as_html(analogy_text(word_vectors, analogy)))
+    word_box.observe(lambda change: setattr(neighbours_view, "value", as_html(
+        neighbours_text(word_vectors, change["new"], topn))), names="value")
+    analogy_box.observe(lambda change: setattr(analogy_view, "value", as_html(
+        analogy_text(word_vectors, change["new"]))), names="value")
+    container = widgets.HBox([widgets.VBox([word_box, neighbours_view]), widgets.VBox([analogy_box, analogy_view])])
     display(container)
-    return container

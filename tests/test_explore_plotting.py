@@ -1,0 +1,54 @@
+"""The widget explorer's text fallback, and the plotting helpers."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from utils.explore import analogy_text, neighbours_text, word_explorer
+from utils.plotting import pca_2d, plot_embeddings, plot_matrix, plot_word_groups
+from utils.vectors import WordVectors
+
+
+@pytest.fixture
+def toy_vectors():
+    words = ["king", "queen", "man", "woman", "apple"]
+    vectors = np.array([[1, 1, 0], [1, -1, 0], [0, 1, 0.1], [0, -1, 0.1], [0, 0, 1]], dtype=np.float32)
+    return WordVectors(vectors, words)
+
+
+def test_neighbours_and_analogy_text(toy_vectors):
+    assert neighbours_text(toy_vectors, "King", topn=2).splitlines()[1].split()[0] == "man"
+    assert analogy_text(toy_vectors, "man woman king").splitlines()[1].split()[0] == "queen"
+    assert "three words" in analogy_text(toy_vectors, "man woman")
+    assert "not in the vocabulary: pear" in analogy_text(toy_vectors, "man pear king")
+    assert "kinng" in neighbours_text(toy_vectors, "kinng")  # the KeyError message, not a crash
+
+
+def test_explorer_prints_without_a_kernel(toy_vectors, capsys):
+    word_explorer(toy_vectors, word="king", analogy="man woman king", topn=2)
+    printed = capsys.readouterr().out
+    assert "nearest to 'king'" in printed and "queen" in printed
+
+
+def test_pca_2d_is_centred_and_sign_stable():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(20, 5)) * np.array([5, 3, 1, 1, 1])
+    projected = pca_2d(points)
+    assert projected.shape == (20, 2)
+    assert np.allclose(projected.mean(axis=0), 0)
+    assert np.allclose(projected, pca_2d(points[:, ::1].copy()))
+    assert projected[:, 0].var() > projected[:, 1].var()
+
+
+def test_plots_draw_and_check_shapes(toy_vectors):
+    ax = plot_word_groups(toy_vectors, {"royal": ["king", "queen"], "people": ["man", "woman"]})
+    assert [t.get_text() for t in ax.texts] == ["king", "queen", "man", "woman"]
+    with pytest.raises(ValueError, match="one 2-D point per word"):
+        plot_embeddings(np.zeros((3, 2)), ["a", "b"])
+    ax = plot_matrix(np.eye(2), ["a", "b"])
+    assert len(ax.texts) == 4
