@@ -9,12 +9,14 @@
     WordVectors.load_word2vec_format(path, no_header=True)   # GloVe's text files
 
 Every method that gensim also has returns what gensim returns on the same vectors (the
-tests compare the two): the same words, scores equal to float32 rounding, the same
-analogy sections and counts, the same scipy correlation objects.
+tests compare the two): the same words, scores equal up to float32 rounding (single
+scores as Python floats), the same analogy sections and counts, the same scipy
+correlation objects.
 
 Differences from gensim, all deliberate:
-- `evaluate_word_analogies` answers every question with one batched matrix product rather
-  than one `most_similar` call per question (about 100x faster, same answers).
+- `evaluate_word_analogies` answers the questions with batched matrix products rather
+  than one `most_similar` call each: the same answers, about 10x faster (the 19,544
+  Google questions on 30,000 words: ~2 s on two CPU cores, gensim ~20 s).
 - Similarity matrix products run on `device` (torch; "cpu" by default, "cuda" or "auto" to
   use a GPU); the results are the same on every device, up to float32 rounding.
 - An all-zero vector has cosine similarity 0 with everything (gensim gives NaN).
