@@ -524,7 +524,7 @@ class Word2VecConfig:
     backend: str = "auto"
     device: str = "auto"
     batch_size: int | None = None
-    max_row_repeats: int | None = 16
+    max_row_repeats: int | None = 64
     workers: int = 1
     seed: int = 0
 
@@ -895,7 +895,11 @@ class Word2Vec:
         vectors = self.center_vectors
         if self.config.vectors == "average":
             vectors = (vectors + self.outside_vectors) / 2
-        return WordVectors(vectors.detach().cpu().numpy().astype(np.float32, copy=True), list(self.vocab.index_to_key))
+        return WordVectors(
+            vectors.detach().cpu().numpy().astype(np.float32, copy=True),
+            list(self.vocab.index_to_key),
+            counts=self.vocab.counts.copy(),
+        )
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Save everything needed to continue training (written atomically)."""

@@ -1,0 +1,307 @@
+"""word2vec: loss gradients (autograd and finite differences), samplers, windows, training.
+
+Training tests use a planted corpus: words come in groups and every sentence draws its
+words from one group, so after training a word's nearest neighbours are its group.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from utils import word2vec as w2v
+from utils.word2vec import TrainingDivergedError, Word2Vec
+
+BACKENDS = ["torch"] + (["numba"] if w2v.numba_available() else [])
+GROUPS = [[f"g{g}w{i}" for i in range(6)] for g in range(5)]
+
+
+def planted_corpus(n_sentences=1200, length=8, seed=0):
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for _ in range(n_sentences):
+        group = GROUPS[rng.integers(len(GROUPS))]
+        sentences.append([group[i] for i in rng.integers(len(group), size=length)])
+    return sentences
+
+
+def planted_gap(vectors: np.ndarray, index_to_key) -> float:
+    """Mean cosine within a group minus mean cosine across groups."""
+    index = {w: i for i, w in enumerate(index_to_key)}
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    label = np.array([int(w[1]) for w in index_to_key])
+    same = label[:, None] == label[None, :]
+    off_diagonal = ~np.eye(len(label), dtype=bool)
+    assert len(index) == len(label)
+    return float(sims[same & off_diagonal].mean() - sims[~same].mean())
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return planted_corpus()
+
+
+def small_model(**settings):
+    base = dict(vector_size=16, window=3, min_count=1, sample=0, epochs=3, seed=3, device="cpu")
+    return Word2Vec(**{**base, **settings})
+
+
+# --------------------------------------------------------------------------------------
+# Gradients: the hand-written ones equal autograd's and finite differences
+
+
+def numeric_grad(f, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Central differences of the scalar f() with respect to every entry of x (float64)."""
+    grad = torch.zeros_like(x)
+    flat, gflat = x.view(-1), grad.view(-1)
+    for i in range(flat.numel()):
+        old = flat[i].item()
+        flat[i] = old + eps
+        up = f()
+        flat[i] = old - eps
+        down = f()
+        flat[i] = old
+        gflat[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def _inputs(seed=0, B=3, d=4, K=2, L=3, V=7):
+    g = torch.Generator().manual_seed(seed)
+    return dict(
+        center=torch.randn(B, d, generator=g, dtype=torch.float64),
+        outside=torch.randn(B, d, generator=g, dtype=torch.float64),
+        negative=torch.randn(B, K, d, generator=g, dtype=torch.float64),
+        nodes=torch.randn(B, L, d, generator=g, dtype=torch.float64),
+        codes=torch.randint(0, 2, (B, L), generator=g),
+        mask=torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0]], dtype=torch.float64),
+        matrix=torch.randn(V, d, generator=g, dtype=torch.float64),
+        outside_ids=torch.tensor([0, 3, 6]),
+    )
+
+
+def _losses():
+    """(name, function of the differentiable inputs -> (loss, [analytic grads]), input names)."""
+
+    def neg(center, outside, negative):
+        loss, gc, go, gn = w2v.neg_sampling_loss_and_grads(center, outside, negative)
+        return loss, [gc, go, gn]
+
+    def hs(center, nodes, codes, mask):
+        loss, gc, gn = w2v.hierarchical_softmax_loss_and_grads(center, nodes, codes, mask)
+        return loss, [gc, gn]
+
+    def softmax(center, matrix, outside_ids):
+        loss, gc, gm = w2v.naive_softmax_loss_and_grads(center, outside_ids, matrix)
+        return loss, [gc, gm]
+
+    return [
+        ("negative", neg, ["center", "outside", "negative"], []),
+        ("hierarchical", hs, ["center", "nodes"], ["codes", "mask"]),
+        ("softmax", softmax, ["center", "matrix"], ["outside_ids"]),
+    ]
+
+
+@pytest.mark.parametrize("name,fn,wrt,fixed", _losses(), ids=lambda x: x if isinstance(x, str) else "")
+def test_gradients_match_autograd(name, fn, wrt, fixed):
+    inputs = _inputs()
+    args = {k: inputs[k].clone().requires_grad_(True) for k in wrt}
+    args.update({k: inputs[k] for k in fixed})
+    loss, grads = fn(**args)
+    assert loss.shape == (3,)
+    loss.sum().backward()
+    for key, grad in zip(wrt, grads):
+        torch.testing.assert_close(grad, args[key].grad, msg=f"{name}: d loss / d {key}")
+
+
+@pytest.mark.parametrize("name,fn,wrt,fixed", _losses(), ids=lambda x: x if isinstance(x, str) else "")
+def test_gradients_match_finite_differences(name, fn, wrt, fixed):
+    inputs = _inputs(seed=1)
+    args = {k: inputs[k] for k in wrt + fixed}
+    _, grads = fn(**args)
+    for key, grad in zip(wrt, grads):
+        numeric = numeric_grad(lambda: float(fn(**args)[0].sum()), args[key])
+        torch.testing.assert_close(grad, numeric, rtol=1e-5, atol=1e-7, msg=f"{name}: d loss / d {key}")
+
+
+def test_negative_sampling_loss_at_zero_is_log2_per_term():
+    d, B, K = 5, 4, 3
+    loss, *_ = w2v.neg_sampling_loss_and_grads(torch.zeros(B, d), torch.randn(B, d), torch.randn(B, K, d))
+    torch.testing.assert_close(loss, torch.full((B,), (1 + K) * np.log(2), dtype=torch.float32))
+
+
+# --------------------------------------------------------------------------------------
+# Noise distribution, alias sampling, Huffman tree, windows
+
+
+def test_alias_sampler_reproduces_the_noise_distribution():
+    counts = np.array([1000, 300, 100, 30, 10, 3, 1])
+    probs = w2v.noise_distribution(counts, 0.75)
+    np.testing.assert_allclose(probs, counts**0.75 / (counts**0.75).sum())
+    sampler = w2v.AliasSampler(probs, torch.device("cpu"))
+    draws = sampler.sample((200_000,), torch.Generator().manual_seed(0))
+    freq = np.bincount(draws.numpy(), minlength=len(counts)) / draws.numel()
+    np.testing.assert_allclose(freq, probs, atol=0.005)
+
+
+def test_huffman_tree_is_a_prefix_code_with_short_codes_for_frequent_words():
+    counts = np.array([50, 20, 20, 5, 3, 1, 1])
+    tree = w2v.huffman_tree(counts)
+    codes = ["".join(map(str, tree.codes[w, : tree.lengths[w]])) for w in range(len(counts))]
+    assert len(set(codes)) == len(codes)
+    assert not any(a != b and b.startswith(a) for a, b in itertools.permutations(codes, 2))
+    assert tree.lengths[0] == tree.lengths.min() and tree.lengths[-1] == tree.lengths.max()
+    # optimal: Σ count·length equals the sum of the merged weights 2 + 5 + 10 + 30 + 50 + 100
+    assert (counts * tree.lengths).sum() == 197
+    assert tree.points.max() == tree.num_inner_nodes - 1
+
+
+def test_hierarchical_softmax_probabilities_sum_to_one():
+    counts = np.array([40, 12, 9, 9, 4, 2, 1, 1])
+    tree = w2v.huffman_tree(counts)
+    g = torch.Generator().manual_seed(0)
+    nodes = torch.randn(tree.num_inner_nodes, 6, generator=g, dtype=torch.float64)
+    center = torch.randn(1, 6, generator=g, dtype=torch.float64)
+    total = 0.0
+    for word in range(len(counts)):
+        L = tree.lengths[word]
+        loss, *_ = w2v.hierarchical_softmax_loss_and_grads(
+            center, nodes[torch.from_numpy(tree.points[word, :L]).long()].unsqueeze(0),
+            torch.from_numpy(tree.codes[word, :L]).unsqueeze(0), torch.ones(1, L),
+        )
+        total += float(torch.exp(-loss))
+    assert total == pytest.approx(1.0, abs=1e-9)
+
+
+def test_skipgram_pairs_match_a_loop():
+    ids = torch.tensor([5, 6, 7, 8, 9, 1, 2, 3])
+    sentence_ids = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1])
+    windows = torch.tensor([1, 2, 3, 1, 2, 2, 1, 3])
+    centers, outsides = w2v.skipgram_pairs(ids, sentence_ids, windows, 0, 8, window=3)
+    expected = [
+        (int(ids[i]), int(ids[j]))
+        for i in range(8)
+        for j in range(8)
+        if i != j and abs(i - j) <= windows[i] and sentence_ids[i] == sentence_ids[j]
+    ]
+    assert list(zip(centers.tolist(), outsides.tolist())) == expected
+    ctr, contexts, mask = w2v.cbow_examples(ids, sentence_ids, windows, 2, 6, window=3)
+    assert ctr.tolist() == [7, 8, 9, 1]
+    assert sorted(contexts[0][mask[0]].tolist()) == [5, 6, 8, 9]
+    assert contexts[3][mask[3]].tolist() == [2, 3]
+
+
+# --------------------------------------------------------------------------------------
+# Training
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+@pytest.mark.parametrize("loss", ["negative", "hierarchical"])
+def test_every_variant_learns(corpus, backend, architecture, loss):
+    model = small_model(backend=backend, architecture=architecture, loss=loss)
+    model.build_vocab(corpus)
+    before = planted_gap(model.center_vectors.numpy(), model.vocab.index_to_key)
+    wv = model.train(corpus, progress=False)
+    losses = [h["loss"] for h in model.history]
+    assert losses[-1] < losses[0] < np.log(2)
+    gap = planted_gap(wv.vectors, wv.index_to_key)
+    assert gap > 0.5 and gap > before + 0.4
+
+
+def test_naive_softmax_learns(corpus):
+    model = small_model(loss="softmax", epochs=2, batch_size=256)
+    wv = model.fit(corpus, progress=False)
+    assert model.history[-1]["loss"] < model.history[0]["loss"] < np.log(len(model.vocab))
+    assert planted_gap(wv.vectors, wv.index_to_key) > 0.5
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nearest_neighbours_are_the_planted_group(corpus, backend):
+    wv = small_model(backend=backend, vectors="average").fit(corpus, progress=False)
+    for group in GROUPS:
+        for word in group[:2]:
+            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
+            assert neighbours == set(group) - {word}, (word, neighbours)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_training_is_deterministic_for_a_seed(corpus, backend):
+    a = small_model(backend=backend, epochs=1).fit(corpus, progress=False)
+    b = small_model(backend=backend, epochs=1).fit(corpus, progress=False)
+    c = small_model(backend=backend, epochs=1, seed=4).fit(corpus, progress=False)
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    assert not np.array_equal(a.vectors, c.vectors)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resuming_from_a_checkpoint_gives_the_same_vectors(corpus, backend, tmp_path, monkeypatch):
+    straight = small_model(backend=backend)
+    expected = straight.fit(corpus, progress=False)
+
+    path = tmp_path / "w2v.pt"
+    save = Word2Vec.save_checkpoint
+
+    def save_then_die(model, where):  # killed right after the first epoch's checkpoint
+        save(model, where)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Word2Vec, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        small_model(backend=backend).fit(corpus, checkpoint=path, progress=False)
+    monkeypatch.undo()
+    assert path.exists() and not list(tmp_path.glob(".*.tmp"))
+
+    resumed = Word2Vec.load_checkpoint(path)
+    assert resumed.epochs_done == 1
+    got = resumed.train(corpus, checkpoint=path, progress=False)
+    np.testing.assert_array_equal(got.vectors, expected.vectors)
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in straight.history]
+    with pytest.raises(ValueError, match="same corpus"):
+        Word2Vec.load_checkpoint(path).train(corpus[:-10], progress=False)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_absurd_learning_rate_stops_with_a_helpful_error(corpus, backend):
+    model = small_model(backend=backend, alpha=1e4, min_alpha=0.0)
+    with pytest.raises(TrainingDivergedError, match=r"learning rate alpha=10000 .*try alpha=1000"):
+        model.fit(corpus, progress=False)
+
+
+@pytest.mark.skipif(not w2v.numba_available(), reason="numba not installed")
+def test_hogwild_workers_learn(corpus):
+    model = small_model(backend="numba", workers=2)
+    model.CHUNK_TOKENS = 500  # several chunks per worker on this small corpus
+    wv = model.fit(corpus, progress=False)
+    assert planted_gap(wv.vectors, wv.index_to_key) > 0.5
+
+
+def test_settings_are_validated():
+    with pytest.raises(ValueError, match="architecture"):
+        Word2Vec(architecture="glove")
+    with pytest.raises(ValueError, match="vectors='average'"):
+        Word2Vec(loss="hierarchical", vectors="average")
+    with pytest.raises(ValueError, match="torch backend"):
+        Word2Vec(loss="softmax", backend="numba")
+
+
+def test_word_vectors_average_center_and_outside(corpus):
+    model = small_model(epochs=1, vectors="average")
+    wv = model.fit(corpus, progress=False)
+    expected = (model.center_vectors + model.outside_vectors).numpy() / 2
+    np.testing.assert_allclose(wv.vectors, expected)
+    assert wv.index_to_key == model.vocab.index_to_key
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_training_on_cuda_matches_cpu_quality(corpus, architecture):
+    cpu = small_model(backend="torch", architecture=architecture).fit(corpus, progress=False)
+    model = small_model(backend="torch", architecture=architecture, device="cuda")
+    gpu = model.fit(corpus, progress=False)
+    assert model.center_vectors.device.type == "cuda"
+    cpu_gap, gpu_gap = planted_gap(cpu.vectors, cpu.index_to_key), planted_gap(gpu.vectors, gpu.index_to_key)
+    assert gpu_gap > 0.5 and abs(gpu_gap - cpu_gap) < 0.15
