@@ -388,6 +388,20 @@ def test_command_line_grades_by_the_notebooks_own_assignment(tmp_path, capsys):
     assert json.loads((out / "wrong_assignment.json").read_text())["assignment"] == "other"
 
 
+def test_relative_paths_work_as_an_instructor_types_them(tmp_path, monkeypatch, capsys):
+    """`make grade SUBMISSIONS=submissions/hw OUT=grades/hw` passes paths relative to the cwd."""
+    (tmp_path / "submissions").mkdir()
+    source = FIXTURES / "submissions" / "wrong_assignment.ipynb"
+    (tmp_path / "submissions" / "carol.ipynb").write_bytes(source.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    status = grading.main(["grade", "submissions", "--solutions", str(FIXTURE_SOLUTIONS),
+                           "--out", "grades/hw", "--cell-timeout", str(CELL_TIMEOUT),
+                           "--timeout", str(NOTEBOOK_TIMEOUT)])
+    assert status == 0
+    assert "carol: 1 / 1" in capsys.readouterr().out
+    assert (tmp_path / "grades" / "hw" / "gradebook.csv").is_file()
+
+
 # --------------------------------------------------------------------------------------------
 # End to end on the real homework
 # --------------------------------------------------------------------------------------------

@@ -812,7 +812,8 @@ def grade_submission(path: Path, solutions: dict[str, Solution], out_dir: Path, 
                      cell_timeout: float = DEFAULT_CELL_TIMEOUT, timeout: float = DEFAULT_TIMEOUT,
                      keep_work: bool = False) -> Report:
     """Grade one submission; never raises for bad input: problems go into the report."""
-    path, out_dir = Path(path), Path(out_dir)
+    # Absolute paths: the grading subprocess runs in a scratch folder, not in our cwd.
+    path, out_dir = Path(path).resolve(), Path(out_dir).resolve()
     started = time.monotonic()
     report = Report(student or path.stem, str(path), assignment)
     try:
