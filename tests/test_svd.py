@@ -133,3 +133,15 @@ def test_word_vectors_are_u_times_sigma_to_the_power():
         assert list(wv.index_to_key) == words[:50]
     with pytest.raises(ValueError):
         svd_word_vectors(X, words[:10], 4)
+
+
+def test_randomized_torch_svd_handles_rank_below_sketch_size():
+    """Rank 3 with a sketch of 15 columns: the Gram-matrix shortcuts must fall back, not divide by 0."""
+    rng = np.random.default_rng(0)
+    low_rank = rng.normal(size=(600, 3)) @ rng.normal(size=(3, 400))
+    X = sp.csr_matrix(low_rank)
+    U, S, Vt = truncated_svd(X, 5, method="torch", full=False, dtype=np.float64, device="cpu")
+    exact = np.linalg.svd(low_rank, compute_uv=False)
+    assert np.all(np.isfinite(U)) and np.all(np.isfinite(Vt))
+    assert np.allclose(S[:3], exact[:3], rtol=1e-6)
+    assert np.allclose(S[3:], 0, atol=1e-6 * exact[0])
