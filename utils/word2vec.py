@@ -587,6 +587,15 @@ class Word2Vec:
         self.outside_vectors: torch.Tensor | None = None
         self.epochs_done = 0
         self.history: list[dict] = []  # per epoch: loss per term, seconds, words/s
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        """Forget everything derived from the vocabulary (tree, noise tables, corpus size)."""
+        self._tree = None
+        self._alias = None  # numba backend: (accept, alias) of the noise distribution
+        self._sampler = None  # torch backend: AliasSampler on the device
+        self._tree_tensors = None  # torch backend: (points, codes, lengths) on the device
+        self._corpus_tokens = None
 
     # -- set-up --------------------------------------------------------------------------
 
@@ -621,7 +630,7 @@ class Word2Vec:
         n_outside = vocab_size - 1 if cfg.loss == "hierarchical" else vocab_size
         self.center_vectors = center.to(self.device)
         self.outside_vectors = torch.zeros(n_outside, d, device=self.device)
-        self._tree = None
+        self._reset_caches()
         self.epochs_done = 0
         self.history = []
         return self
@@ -635,7 +644,7 @@ class Word2Vec:
 
     @property
     def tree(self) -> HuffmanTree:
-        if getattr(self, "_tree", None) is None:
+        if self._tree is None:
             self._tree = huffman_tree(self.vocab.counts)
         return self._tree
 
@@ -677,7 +686,7 @@ class Word2Vec:
                 epoch = self.epochs_done
                 data = self._epoch_data(encoded, epoch)
                 start = time.perf_counter()
-                loss, terms = train_epoch(data, epoch, encoded.num_tokens, bar)
+                loss, terms = train_epoch(data, epoch, bar)
                 seconds = time.perf_counter() - start
                 self.epochs_done += 1
                 self.history.append({
@@ -691,7 +700,7 @@ class Word2Vec:
         return self.word_vectors()
 
     def _check_corpus(self, encoded: EncodedCorpus) -> None:
-        expected = getattr(self, "_corpus_tokens", None)
+        expected = self._corpus_tokens
         if expected is not None and expected != encoded.num_tokens:
             raise ValueError(
                 f"this model was trained on a corpus of {expected} tokens, not {encoded.num_tokens}: "
@@ -716,15 +725,18 @@ class Word2Vec:
     def _noise_probs(self) -> np.ndarray:
         return noise_distribution(self.vocab.counts, self.config.ns_exponent)
 
-    def _report(self, bar, words: float, loss: float, terms: int, epoch: int, alpha: float) -> None:
-        """Advance the progress bar; stop with a clear error if training has diverged."""
+    def _report(self, bar, fraction: float, loss: float, terms: int, epoch: int, alpha: float) -> None:
+        """Move the bar to `fraction` of epoch `epoch`; stop with a clear error if training diverged.
+
+        loss, terms: the summed loss and the number of logistic (or softmax) terms since the
+        last report.
+        """
         per_term = loss / max(terms, 1)
         baseline = math.log(len(self.vocab)) if self.config.loss == "softmax" else math.log(2)
         if not math.isfinite(per_term) or per_term > 4 * baseline:
             raise self._diverged(epoch, per_term)
-        bar.update(words)
-        rate = bar.format_dict["n"] / max(bar.format_dict["elapsed"], 1e-9)
-        bar.set_postfix(loss=f"{per_term:.4f}", lr=f"{alpha:.5f}", words_s=f"{rate:,.0f}", refresh=False)
+        bar.set_postfix(loss=f"{per_term:.4f}", lr=f"{alpha:.5f}", refresh=False)
+        bar.update(round((epoch + fraction) * self._corpus_tokens) - bar.n)  # the bar shows words/s
 
     def _diverged(self, epoch: int, per_term: float) -> TrainingDivergedError:
         alpha = self.config.alpha
@@ -745,27 +757,19 @@ class Word2Vec:
     CHUNK_TOKENS = 10_000  # centers per chunk: one learning rate and one random stream each
     BLOCK_CHUNKS = 48  # chunks between progress/divergence checks
 
-    def _train_epoch_numba(self, data: _Epoch, epoch: int, raw_tokens: int, bar) -> tuple[float, int]:
+    def _train_epoch_numba(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
+        """One epoch in chunks of CHUNK_TOKENS centers, each with its own learning rate and
+        random stream; `workers` threads take every workers-th chunk of a block in turn."""
         cfg = self.config
         n = len(data.ids)
-        bounds = np.arange(0, n + self.CHUNK_TOKENS, self.CHUNK_TOKENS).clip(max=n).astype(np.int64)
-        bounds = np.unique(bounds)
+        bounds = np.append(np.arange(0, n, self.CHUNK_TOKENS), n).astype(np.int64)
         n_chunks = len(bounds) - 1
         alphas = np.array([self._alpha(epoch, bounds[k] / n) for k in range(n_chunks)], dtype=np.float32)
         seeds = np.random.default_rng(data.seed).integers(1, 2**63, size=n_chunks, dtype=np.int64).astype(np.uint64)
-        use_hs = cfg.loss == "hierarchical"
-        if use_hs:
-            tree = self.tree
-            points, codes, lengths = tree.points, tree.codes, tree.lengths
-            accept, alias = np.ones(1, np.float32), np.zeros(1, np.int32)
-        else:
-            points, codes, lengths = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.uint8), np.zeros(1, np.int32)
-            if getattr(self, "_alias", None) is None:
-                self._alias = alias_table(self._noise_probs())
-            accept, alias = self._alias
         shared = (
-            cfg.architecture == "cbow", use_hs, data.ids, data.sentence_ids, cfg.window, cfg.negative,
-            self.center_vectors.numpy(), self.outside_vectors.numpy(), accept, alias, points, codes, lengths,
+            cfg.architecture == "cbow", cfg.loss == "hierarchical", data.ids, data.sentence_ids,
+            cfg.window, cfg.negative, self.center_vectors.numpy(), self.outside_vectors.numpy(),
+            *self._numba_tables(),
         )
 
         def work(chunks):
@@ -782,19 +786,28 @@ class Word2Vec:
                 terms = sum(r[1] for r in results)
                 total_loss += loss
                 total_terms += terms
-                done = (bounds[block[-1] + 1] - bounds[block[0]]) / max(n, 1)
-                self._report(bar, done * raw_tokens, loss, terms, epoch, float(alphas[block[-1]]))
+                self._report(bar, bounds[block[-1] + 1] / n, loss, terms, epoch, float(alphas[block[-1]]))
         finally:
             if pool:
                 pool.shutdown()
         self._check_finite(epoch)
         return total_loss, total_terms
 
+    def _numba_tables(self) -> tuple[np.ndarray, ...]:
+        """(accept, alias, points, codes, lengths): the noise distribution's alias table for
+        negative sampling, the Huffman tree for hierarchical softmax (the unused ones empty)."""
+        if self.config.loss == "hierarchical":
+            tree = self.tree
+            return np.ones(1, np.float32), np.zeros(1, np.int32), tree.points, tree.codes, tree.lengths
+        if self._alias is None:
+            self._alias = alias_table(self._noise_probs())
+        return (*self._alias, np.zeros((1, 1), np.int32), np.zeros((1, 1), np.uint8), np.zeros(1, np.int32))
+
     # -- torch backend -----------------------------------------------------------------
 
     CENTERS_PER_STEP_GROUP = 65_536  # centers whose pairs are generated at once
 
-    def _train_epoch_torch(self, data: _Epoch, epoch: int, raw_tokens: int, bar) -> tuple[float, int]:
+    def _train_epoch_torch(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
         cfg = self.config
         device = self.device
         batch_size = cfg.batch_size or (4096 if device.type == "cuda" else 1024)
@@ -826,7 +839,7 @@ class Word2Vec:
                 loss, terms = float(pending_loss), int(pending_terms)
                 total_loss += loss
                 total_terms += terms
-                self._report(bar, (stop - pending_start) / n * raw_tokens, loss, terms, epoch, alpha)
+                self._report(bar, stop / n, loss, terms, epoch, alpha)
                 pending_loss, pending_terms, pending_start = torch.zeros((), device=device), 0, stop
         self._check_finite(epoch)
         return total_loss, total_terms
@@ -862,7 +875,7 @@ class Word2Vec:
             U.add_(grad_U, alpha=-alpha)
             return loss.sum(), grad_x, len(predicted)
         if cfg.loss == "negative":
-            if getattr(self, "_sampler", None) is None or self._sampler.accept.device != U.device:
+            if self._sampler is None or self._sampler.accept.device != U.device:
                 self._sampler = AliasSampler(self._noise_probs(), U.device)
             noise = self._sampler.sample((len(predicted), cfg.negative), generator)
             targets = torch.cat([predicted.unsqueeze(1), noise], dim=1)  # (B, 1+K)
@@ -871,7 +884,7 @@ class Word2Vec:
             mask = None
             terms = targets.numel()
         else:
-            if getattr(self, "_tree_tensors", None) is None or self._tree_tensors[0].device != U.device:
+            if self._tree_tensors is None or self._tree_tensors[0].device != U.device:
                 tree = self.tree
                 self._tree_tensors = tuple(
                     torch.from_numpy(a).long().to(U.device) for a in (tree.points, tree.codes, tree.lengths)
@@ -913,7 +926,7 @@ class Word2Vec:
             "center_vectors": self.center_vectors.cpu(),
             "outside_vectors": self.outside_vectors.cpu(),
             "epochs_done": self.epochs_done,
-            "corpus_tokens": getattr(self, "_corpus_tokens", None),
+            "corpus_tokens": self._corpus_tokens,
             "history": self.history,
         }
         with atomic_write(Path(path)) as tmp:

@@ -1,0 +1,202 @@
+"""utils.word2vec against gensim: same corpus, same settings, interleaved runs.
+
+    .venv/bin/python benchmarks/bench_word2vec.py                 # 3 pairs, full corpus
+    .venv/bin/python benchmarks/bench_word2vec.py --pairs 5 --architecture cbow
+    .venv/bin/python benchmarks/bench_word2vec.py --max-tokens 1000000 --pairs 1   # quick look
+
+The corpus is `utils.corpus.benchmark_corpus()` (NLTK corpora, about 6.3M tokens; needs the
+data mirror, see README). Runs alternate gensim, ours, gensim, ours, ... (each pair in a
+fresh order, so slow spells of a shared machine hit both alike). For each run: training
+wall time (vocabulary building excluded for both), words/second (corpus tokens x epochs /
+time) and quality: analogy accuracy on the Google set (first 30k words answer), Spearman
+correlation on WS353, SimLex-999 and MEN. The summary gives the median of the per-pair
+time ratios (ours / gensim), best-of-N times and the mean quality of each system.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# As .ci/run: use the offline data mirror beside the checkout when none is configured.
+if "WV_MIRROR" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["WV_MIRROR"] = str(ROOT.parent / "shared" / "data")
+    os.environ.setdefault("NLTK_DATA", os.path.join(os.environ["WV_MIRROR"], "nltk_data"))
+
+import numpy as np  # noqa: E402
+
+from utils.corpus import Vocabulary, benchmark_corpus  # noqa: E402
+from utils.evaluate import evaluate_analogies, evaluate_similarity  # noqa: E402
+from utils.vectors import WordVectors  # noqa: E402
+from utils.word2vec import Word2Vec  # noqa: E402
+
+SIMILARITY = ("ws353", "simlex999", "men")
+METRICS = ("analogy", *SIMILARITY)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=int, default=3, help="gensim/ours pairs of runs (default 3)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--workers", type=int, default=2, help="threads, for both (default 2)")
+    p.add_argument("--vector-size", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--negative", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--alpha", type=float, default=0.025)
+    p.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
+    p.add_argument("--loss", choices=("negative", "hierarchical"), default="negative")
+    p.add_argument("--backend", default="auto", help="utils.word2vec backend (default auto: numba on CPU)")
+    p.add_argument("--device", default="auto", help="utils.word2vec device for the torch backend")
+    p.add_argument("--max-tokens", type=int, default=None, help="use only the first sentences up to this many tokens")
+    p.add_argument("--only", choices=("gensim", "ours"), default=None, help="run one system only")
+    p.add_argument("--no-quality", action="store_true", help="skip the evaluations")
+    p.add_argument("--json", type=Path, default=None, help="also write every run and the summary here")
+    return p.parse_args(argv)
+
+
+def load_corpus(max_tokens):
+    start = time.perf_counter()
+    sentences = benchmark_corpus()
+    if max_tokens is not None:
+        lengths = np.cumsum([len(s) for s in sentences])
+        sentences = sentences[: int(np.searchsorted(lengths, max_tokens)) + 1]
+    print(f"corpus: {len(sentences):,} sentences, {sum(map(len, sentences)):,} tokens "
+          f"(loaded in {time.perf_counter() - start:.1f}s)", flush=True)
+    return sentences
+
+
+def quality(kv) -> dict[str, float]:
+    scores = {name: evaluate_similarity(kv, name, restrict_vocab=30000)[0] / 100 for name in SIMILARITY}
+    scores["analogy"] = evaluate_analogies(kv, restrict_vocab=30000)["analogy"] / 100
+    return scores
+
+
+def run_gensim(sentences, args, seed):
+    from gensim.models import Word2Vec as GensimWord2Vec
+
+    model = GensimWord2Vec(
+        vector_size=args.vector_size, window=args.window, negative=args.negative if args.loss == "negative" else 0,
+        hs=int(args.loss == "hierarchical"), sample=args.sample, min_count=args.min_count,
+        sg=int(args.architecture == "skipgram"), alpha=args.alpha, workers=args.workers,
+        epochs=args.epochs, seed=seed,
+    )
+    model.build_vocab(sentences)
+    start = time.perf_counter()
+    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+    seconds = time.perf_counter() - start
+    return seconds, WordVectors.from_gensim(model.wv), len(model.wv)
+
+
+def run_ours(encoded, args, seed):
+    model = Word2Vec(
+        vector_size=args.vector_size, window=args.window, negative=args.negative, loss=args.loss,
+        sample=args.sample, min_count=args.min_count, architecture=args.architecture, alpha=args.alpha,
+        workers=args.workers, epochs=args.epochs, seed=seed, backend=args.backend, device=args.device,
+    )
+    model.build_vocab(encoded)
+    start = time.perf_counter()
+    kv = model.train(encoded, progress=False)
+    seconds = time.perf_counter() - start
+    return seconds, kv, len(model.vocab), model.backend
+
+
+def warm_up(encoded, args):
+    """Compile the numba kernels (cached on disk afterwards) outside the timed runs."""
+    small = Vocabulary.build([["a", "b", "c", "a", "b"]] * 10, min_count=1).encode([["a", "b", "c", "a", "b"]] * 10)
+    for loss in ("negative", "hierarchical"):
+        Word2Vec(min_count=1, epochs=1, vector_size=8, loss=loss, architecture=args.architecture,
+                 backend=args.backend, device=args.device).fit(small, progress=False)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+    print(f"settings: {args.architecture}/{args.loss}, d={args.vector_size}, window={args.window}, "
+          f"negative={args.negative}, sample={args.sample:g}, min_count={args.min_count}, "
+          f"epochs={args.epochs}, workers={args.workers}", flush=True)
+    sentences = load_corpus(args.max_tokens)
+    n_tokens = sum(map(len, sentences))
+    encoded = Vocabulary.build(sentences, min_count=args.min_count).encode(sentences)
+    warm_up(encoded, args)
+    systems = [s for s in ("gensim", "ours") if args.only in (None, s)]
+    runs: list[dict] = []
+    for pair in range(args.pairs):
+        order = systems if pair % 2 == 0 else systems[::-1]
+        for system in order:
+            if system == "gensim":
+                seconds, kv, vocab_size = run_gensim(sentences, args, seed=pair + 1)
+                backend = "gensim"
+            else:
+                seconds, kv, vocab_size, backend = run_ours(encoded, args, seed=pair + 1)
+            run = {"pair": pair, "system": system, "backend": backend, "seconds": seconds,
+                   "words_per_second": n_tokens * args.epochs / seconds, "vocab": vocab_size}
+            if not args.no_quality:
+                run.update(quality(kv))
+            runs.append(run)
+            metrics = "  ".join(f"{m} {run[m]:.3f}" for m in METRICS if m in run)
+            print(f"pair {pair + 1} {system:6s} ({backend}): {seconds:7.1f}s  "
+                  f"{run['words_per_second']:>9,.0f} words/s  vocab {vocab_size:,}  {metrics}", flush=True)
+    summary = summarise(runs, systems)
+    print_summary(summary, systems)
+    if args.json:
+        args.json.write_text(json.dumps({"settings": vars(args) | {"json": str(args.json)}, "tokens": n_tokens,
+                                         "runs": runs, "summary": summary}, indent=2, default=str))
+    return 0
+
+
+def summarise(runs, systems) -> dict:
+    summary: dict = {}
+    for system in systems:
+        mine = [r for r in runs if r["system"] == system]
+        times = [r["seconds"] for r in mine]
+        summary[system] = {
+            "median_seconds": statistics.median(times),
+            "best_seconds": min(times),
+            "median_words_per_second": statistics.median(r["words_per_second"] for r in mine),
+            **{m: statistics.mean(r[m] for r in mine) for m in METRICS if m in mine[0]},
+            **{f"{m}_range": (min(r[m] for r in mine), max(r[m] for r in mine)) for m in METRICS if m in mine[0]},
+        }
+    if len(systems) == 2:
+        by_pair: dict[int, dict[str, float]] = {}
+        for r in runs:
+            by_pair.setdefault(r["pair"], {})[r["system"]] = r["seconds"]
+        ratios = [p["ours"] / p["gensim"] for p in by_pair.values()]
+        summary["ratio"] = {"median_pair_ratio": statistics.median(ratios), "pair_ratios": ratios,
+                            "best_of_n_ratio": summary["ours"]["best_seconds"] / summary["gensim"]["best_seconds"]}
+    return summary
+
+
+def print_summary(summary, systems) -> None:
+    print("\nsummary (quality: mean over runs, [min, max])")
+    header = f"{'':8s} {'median s':>9s} {'best s':>8s} {'words/s':>10s}  " + "  ".join(f"{m:>20s}" for m in METRICS)
+    print(header)
+    for system in systems:
+        s = summary[system]
+        cells = "  ".join(
+            f"{s[m]:.3f} [{s[m + '_range'][0]:.3f}, {s[m + '_range'][1]:.3f}]".rjust(20) if m in s else " " * 20
+            for m in METRICS
+        )
+        print(f"{system:8s} {s['median_seconds']:9.1f} {s['best_seconds']:8.1f} "
+              f"{s['median_words_per_second']:10,.0f}  {cells}")
+    if "ratio" in summary:
+        r = summary["ratio"]
+        print(f"\ntime ours/gensim: median of per-pair ratios {r['median_pair_ratio']:.2f} "
+              f"(pairs: {', '.join(f'{x:.2f}' for x in r['pair_ratios'])}); best-of-N ratio {r['best_of_n_ratio']:.2f}")
+        if "analogy" in summary["ours"]:
+            diffs = "  ".join(f"{m} {summary['ours'][m] - summary['gensim'][m]:+.3f}" for m in METRICS)
+            print(f"quality ours - gensim: {diffs}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
