@@ -371,11 +371,12 @@ if numba is not None:
         return slot if coin < accept[slot] else np.int64(alias[slot])
 
     @_inline
-    def _logistic_step(x, outside, t, label, alpha, grad_x):
+    def _logistic_step(x, outside, t, label, alpha, grad_x, measure):
         """One binary logistic term for input x (v_c or the CBOW mean) and target row u_t.
 
         g = α (y - σ(u_t·x)); u_t += g x; grad_x += g u_t (x is updated by the caller, once
-        all targets of the example are done, as word2vec.c does). Returns -log σ(±u_t·x).
+        all targets of the example are done, as word2vec.c does). Returns the term's loss
+        -log σ(±u_t·x) when `measure`, else 0 (the log costs as much as the update).
         """
         d = x.shape[0]
         f = np.float32(0.0)
@@ -383,8 +384,10 @@ if numba is not None:
             f += x[k] * outside[t, k]
         e = math.exp(-abs(f))  # σ(|f|) = 1 / (1 + e)
         sig = 1.0 / (1.0 + e) if f >= 0 else e / (1.0 + e)
-        margin = f if label == 1 else -f
-        loss = math.log1p(e) + max(-margin, 0.0)
+        loss = 0.0
+        if measure:
+            margin = f if label == 1 else -f
+            loss = math.log1p(e) + max(-margin, 0.0)
         g = np.float32(alpha * (label - sig))
         for k in range(d):
             u = outside[t, k]
@@ -393,26 +396,34 @@ if numba is not None:
         return loss
 
     @_inline
-    def _example_loss(x, outside, target, use_hs, negative, accept, alias, points, codes, lengths, alpha, grad_x, state):
-        """All logistic terms of one example (input x predicting word `target`). Returns (loss, terms)."""
+    def _example_loss(x, outside, target, use_hs, negative, accept, alias, points, codes, lengths,
+                      alpha, grad_x, state, measure):
+        """All logistic terms of one example (input x predicting word `target`).
+
+        Returns (loss, terms): the summed loss and how many terms it sums (0, 0 unless `measure`).
+        """
         loss = 0.0
         if use_hs:
             for n in range(lengths[target]):
-                loss += _logistic_step(x, outside, points[target, n], 1 - codes[target, n], alpha, grad_x)
-            return loss, np.int64(lengths[target])
-        loss += _logistic_step(x, outside, target, 1, alpha, grad_x)
+                loss += _logistic_step(x, outside, points[target, n], 1 - codes[target, n], alpha, grad_x, measure)
+            return loss, np.int64(lengths[target]) if measure else np.int64(0)
+        loss += _logistic_step(x, outside, target, 1, alpha, grad_x, measure)
         for _ in range(negative):
             noise = _draw_negative(state, accept, alias)
             if noise != target:  # word2vec.c skips a draw of the true word
-                loss += _logistic_step(x, outside, noise, 0, alpha, grad_x)
-        return loss, np.int64(1 + negative)
+                loss += _logistic_step(x, outside, noise, 0, alpha, grad_x, measure)
+        return loss, np.int64(1 + negative) if measure else np.int64(0)
 
     @_jit
     def _train_chunk_numba(
         cbow, use_hs, ids, sentence_ids, start, stop, window, negative, center, outside,
-        accept, alias, points, codes, lengths, alpha, seed,
+        accept, alias, points, codes, lengths, alpha, seed, loss_every,
     ):
-        """Train on the centers at positions start..stop-1; returns (loss sum, logistic terms)."""
+        """Train on the centers at positions start..stop-1.
+
+        Returns (loss sum, logistic terms) over the centers at every loss_every-th position:
+        an estimate of the loss per term at a fraction of the cost.
+        """
         n_tokens = ids.shape[0]
         d = center.shape[1]
         grad_x = np.zeros(d, dtype=np.float32)
@@ -423,13 +434,14 @@ if numba is not None:
             b = 1 + _random_below(state, window)  # the reduced (dynamic) window
             lo, hi = max(0, i - b), min(n_tokens, i + b + 1)
             c = ids[i]
+            measure = i % loss_every == 0
             if not cbow:  # skip-gram: v_c predicts each outside word u_o in turn
                 for j in range(lo, hi):
                     if j == i or sentence_ids[j] != sentence_ids[i]:
                         continue
                     grad_x[:] = 0
                     l, t = _example_loss(center[c], outside, ids[j], use_hs, negative, accept, alias,
-                                         points, codes, lengths, alpha, grad_x, state)
+                                         points, codes, lengths, alpha, grad_x, state, measure)
                     loss += l
                     terms += t
                     for k in range(d):
@@ -448,7 +460,7 @@ if numba is not None:
                     mean[k] /= count
                 grad_x[:] = 0
                 l, t = _example_loss(mean, outside, c, use_hs, negative, accept, alias,
-                                     points, codes, lengths, alpha, grad_x, state)
+                                     points, codes, lengths, alpha, grad_x, state, measure)
                 loss += l
                 terms += t
                 # word2vec.c and gensim add the whole gradient of the mean to every context
@@ -461,7 +473,7 @@ if numba is not None:
 
     @_jit
     def _train_chunks_numba(
-        chunks, bounds, alphas, seeds, cbow, use_hs, ids, sentence_ids, window, negative,
+        chunks, bounds, alphas, seeds, loss_every, cbow, use_hs, ids, sentence_ids, window, negative,
         center, outside, accept, alias, points, codes, lengths,
     ):
         """Train on the listed chunks in order (one worker's share of a block)."""
@@ -469,7 +481,7 @@ if numba is not None:
         for k in chunks:
             l, t = _train_chunk_numba(
                 cbow, use_hs, ids, sentence_ids, bounds[k], bounds[k + 1], window, negative,
-                center, outside, accept, alias, points, codes, lengths, alphas[k], seeds[k],
+                center, outside, accept, alias, points, codes, lengths, alphas[k], seeds[k], loss_every,
             )
             loss += l
             terms += t
@@ -677,7 +689,7 @@ class Word2Vec:
         self._check_corpus(encoded)
         total_words = cfg.epochs * encoded.num_tokens
         bar = tqdm(
-            total=total_words, initial=self.epochs_done * encoded.num_tokens, unit="word",
+            total=total_words, initial=self.epochs_done * encoded.num_tokens, unit=" words",
             unit_scale=True, disable=not progress, desc=f"word2vec {cfg.architecture}/{cfg.loss}",
         )
         train_epoch = self._train_epoch_numba if self.backend == "numba" else self._train_epoch_torch
@@ -756,6 +768,7 @@ class Word2Vec:
 
     CHUNK_TOKENS = 10_000  # centers per chunk: one learning rate and one random stream each
     BLOCK_CHUNKS = 48  # chunks between progress/divergence checks
+    LOSS_EVERY = 8  # the reported loss is measured on every 8th center (1: on all of them)
 
     def _train_epoch_numba(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
         """One epoch in chunks of CHUNK_TOKENS centers, each with its own learning rate and
@@ -773,7 +786,7 @@ class Word2Vec:
         )
 
         def work(chunks):
-            return _train_chunks_numba(chunks, bounds, alphas, seeds, *shared)
+            return _train_chunks_numba(chunks, bounds, alphas, seeds, self.LOSS_EVERY, *shared)
 
         total_loss, total_terms = 0.0, 0
         pool = ThreadPoolExecutor(cfg.workers) if cfg.workers > 1 else None
