@@ -471,22 +471,6 @@ if numba is not None:
                             center[ids[j], k] += grad_x[k]
         return loss, terms
 
-    @_jit
-    def _train_chunks_numba(
-        chunks, bounds, alphas, seeds, loss_every, cbow, use_hs, ids, sentence_ids, window, negative,
-        center, outside, accept, alias, points, codes, lengths,
-    ):
-        """Train on the listed chunks in order (one worker's share of a block)."""
-        loss, terms = 0.0, 0
-        for k in chunks:
-            l, t = _train_chunk_numba(
-                cbow, use_hs, ids, sentence_ids, bounds[k], bounds[k + 1], window, negative,
-                center, outside, accept, alias, points, codes, lengths, alphas[k], seeds[k], loss_every,
-            )
-            loss += l
-            terms += t
-        return loss, terms
-
 
 def numba_available() -> bool:
     return numba is not None
@@ -767,42 +751,42 @@ class Word2Vec:
     # -- numba backend -----------------------------------------------------------------
 
     CHUNK_TOKENS = 10_000  # centers per chunk: one learning rate and one random stream each
-    BLOCK_CHUNKS = 48  # chunks between progress/divergence checks
+    BLOCK_CHUNKS = 48  # chunks between progress reports and divergence checks
     LOSS_EVERY = 8  # the reported loss is measured on every 8th center (1: on all of them)
 
     def _train_epoch_numba(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
         """One epoch in chunks of CHUNK_TOKENS centers, each with its own learning rate and
-        random stream; `workers` threads take every workers-th chunk of a block in turn."""
+        random stream, trained in order by one thread or by `workers` Hogwild threads."""
         cfg = self.config
         n = len(data.ids)
         bounds = np.append(np.arange(0, n, self.CHUNK_TOKENS), n).astype(np.int64)
         n_chunks = len(bounds) - 1
         alphas = np.array([self._alpha(epoch, bounds[k] / n) for k in range(n_chunks)], dtype=np.float32)
         seeds = np.random.default_rng(data.seed).integers(1, 2**63, size=n_chunks, dtype=np.int64).astype(np.uint64)
-        shared = (
-            cfg.architecture == "cbow", cfg.loss == "hierarchical", data.ids, data.sentence_ids,
-            cfg.window, cfg.negative, self.center_vectors.numpy(), self.outside_vectors.numpy(),
-            *self._numba_tables(),
-        )
+        cbow, use_hs = cfg.architecture == "cbow", cfg.loss == "hierarchical"
+        center, outside = self.center_vectors.numpy(), self.outside_vectors.numpy()  # shared memory
+        tables = self._numba_tables()
 
-        def work(chunks):
-            return _train_chunks_numba(chunks, bounds, alphas, seeds, self.LOSS_EVERY, *shared)
+        def work(k):  # chunk k: the centers at positions bounds[k] .. bounds[k+1]-1
+            return _train_chunk_numba(
+                cbow, use_hs, data.ids, data.sentence_ids, bounds[k], bounds[k + 1], cfg.window, cfg.negative,
+                center, outside, *tables, alphas[k], seeds[k], self.LOSS_EVERY,
+            )
 
-        total_loss, total_terms = 0.0, 0
+        # Threads take the next chunk as they finish one (a slow thread on a busy machine
+        # holds up nobody); results come back in chunk order for the reports.
         pool = ThreadPoolExecutor(cfg.workers) if cfg.workers > 1 else None
+        results = pool.map(work, range(n_chunks)) if pool else map(work, range(n_chunks))
+        total_loss, total_terms, loss, terms = 0.0, 0, 0.0, 0
         try:
-            for first in range(0, n_chunks, self.BLOCK_CHUNKS):
-                block = np.arange(first, min(first + self.BLOCK_CHUNKS, n_chunks), dtype=np.int64)
-                shares = [block[w :: cfg.workers] for w in range(cfg.workers)]
-                results = list(pool.map(work, shares)) if pool else [work(shares[0])]
-                loss = sum(r[0] for r in results)
-                terms = sum(r[1] for r in results)
-                total_loss += loss
-                total_terms += terms
-                self._report(bar, bounds[block[-1] + 1] / n, loss, terms, epoch, float(alphas[block[-1]]))
+            for k, (chunk_loss, chunk_terms) in enumerate(results):
+                loss, terms = loss + chunk_loss, terms + chunk_terms
+                if (k + 1) % self.BLOCK_CHUNKS == 0 or k + 1 == n_chunks:
+                    self._report(bar, bounds[k + 1] / n, loss, terms, epoch, float(alphas[k]))
+                    total_loss, total_terms, loss, terms = total_loss + loss, total_terms + terms, 0.0, 0
         finally:
             if pool:
-                pool.shutdown()
+                pool.shutdown(cancel_futures=True)
         self._check_finite(epoch)
         return total_loss, total_terms
 
