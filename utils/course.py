@@ -38,6 +38,7 @@ def run_notebook(source: Path, out_dir: Path | None, timeout: int = 600) -> floa
     start = time.perf_counter()
     if out_dir is None:
         client.execute()
+        _merge_stream_chunks(notebook)
         with atomic_write(source) as tmp:
             nbformat.write(notebook, tmp)
         return time.perf_counter() - start
@@ -52,6 +53,25 @@ def run_notebook(source: Path, out_dir: Path | None, timeout: int = 600) -> floa
         with atomic_write(out_dir / f"{source.stem}.html") as tmp:
             tmp.write_text(html, encoding="utf-8")
     return elapsed
+
+
+def _merge_stream_chunks(notebook) -> None:
+    """Join consecutive stdout (or stderr) outputs of a cell into one.
+
+    How printed text is split into messages depends on timing, so without this every
+    re-run changes the committed notebook even when the text is the same.
+    """
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (output.output_type == "stream" and previous is not None
+                    and previous.output_type == "stream" and previous.name == output.name):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell.outputs = merged
 
 
 def main(argv: list[str] | None = None) -> int:
