@@ -1,10 +1,14 @@
-"""Notebook checks: skip a notebook whose data is not reachable offline, rather than fail it.
+"""pytest plugin for the course's notebook checks (loaded by pyproject.toml's `-p utils.pytest_plugin`).
+
+Skip a notebook whose data is not reachable offline, rather than fail it.
 
 A notebook lists what it needs beyond the embedded data in its metadata, e.g.
     "metadata": {"course": {"requires": ["reuters"]}}
 Without those datasets (no $WV_MIRROR, nothing cached, no network) every cell of that
 notebook is reported as skipped, with the missing names in the reason. CI points
-$WV_MIRROR at the offline mirror, so there nothing is skipped.
+$WV_MIRROR at the offline mirror, so there nothing is skipped. Being a plugin rather than
+a tests/conftest.py, it also applies when a single notebook is checked on its own
+(`pytest solutions/hw1_cooccurrence_svd.ipynb`).
 """
 
 from __future__ import annotations
