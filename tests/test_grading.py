@@ -21,6 +21,7 @@ import nbformat
 import pytest
 
 from utils import grading
+from utils.pytest_plugin import missing_datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "grading"
@@ -406,19 +407,9 @@ def test_relative_paths_work_as_an_instructor_types_them(tmp_path, monkeypatch, 
 # End to end on the real homework
 # --------------------------------------------------------------------------------------------
 
-def _missing_data(solution: Path) -> list[str]:
-    metadata = json.loads(solution.read_text(encoding="utf-8")).get("metadata", {})
-    required = (metadata.get("course") or {}).get("requires", [])
-    if not required:
-        return []
-    from utils import data
-
-    return [name for name in required if not data.available(name)]
-
-
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_homework_solution_gets_full_marks_and_its_assignment_none(solution, tmp_path):
-    missing = _missing_data(solution)
+    missing = missing_datasets(str(solution))
     if missing:
         pytest.skip(f"needs {', '.join(missing)}: set WV_MIRROR to a data mirror (see README)")
     fresh = tmp_path / "fresh" / solution.name  # the assignment as released now

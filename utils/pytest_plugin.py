@@ -21,7 +21,8 @@ import pytest
 
 
 @lru_cache(maxsize=None)
-def _missing_datasets(notebook_path: str) -> tuple[str, ...]:
+def missing_datasets(notebook_path: str) -> tuple[str, ...]:
+    """Names in the notebook's metadata.course.requires that cannot be reached offline."""
     from utils import data
 
     metadata = json.loads(Path(notebook_path).read_text(encoding="utf-8")).get("metadata", {})
@@ -33,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         path = str(item.path)
         if path.endswith(".ipynb"):
-            missing = _missing_datasets(path)
+            missing = missing_datasets(path)
             if missing:
                 item.add_marker(pytest.mark.skip(
                     reason=f"needs {', '.join(missing)}: set WV_MIRROR to a data mirror (see README)"))
