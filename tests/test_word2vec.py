@@ -305,3 +305,15 @@ def test_training_on_cuda_matches_cpu_quality(corpus, architecture):
     assert model.center_vectors.device.type == "cuda"
     cpu_gap, gpu_gap = planted_gap(cpu.vectors, cpu.index_to_key), planted_gap(gpu.vectors, gpu.index_to_key)
     assert gpu_gap > 0.5 and abs(gpu_gap - cpu_gap) < 0.15
+
+
+def test_train_word2vec_takes_sentences_or_an_encoded_corpus(corpus):
+    from utils.corpus import Vocabulary
+    from utils.vectors import WordVectors
+
+    wv = w2v.train_word2vec(corpus, vector_size=8, min_count=1, epochs=1, progress=False)
+    assert isinstance(wv, WordVectors) and wv.vectors.shape == (30, 8) and wv.vectors.dtype == np.float32
+    encoded = Vocabulary.build(corpus).encode(corpus)
+    model = Word2Vec(vector_size=8, epochs=1)
+    again = model.fit(encoded, progress=False)
+    assert model.vocab is encoded.vocab and again.index_to_key == encoded.vocab.index_to_key

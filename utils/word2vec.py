@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -844,7 +843,7 @@ class Word2Vec:
     def _torch_step(self, batch, alpha: float, generator) -> tuple[torch.Tensor, int]:
         """One SGD step on a batch: gather rows, compute gradients, scatter-add -α·grad."""
         cfg = self.config
-        V, U = self.center_vectors, self.outside_vectors
+        V = self.center_vectors
         if cfg.architecture == "skipgram":
             centers, predicted = batch
             x = V.index_select(0, centers)  # v_c (B, d)
