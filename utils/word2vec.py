@@ -18,7 +18,8 @@ Training is plain SGD on the rows that occur, exactly as the original C code and
 only the rows of the words in a batch are read and written, never a dense V x d gradient.
 Two backends run the same algorithm:
 - "torch": vectorised mini-batches of (center, outside) pairs, `index_select` to gather the
-  rows and `index_add_` to scatter the updates. Runs on any torch device (GPU included).
+  rows and `index_add_` to scatter the updates. Runs on any torch device (GPU included);
+  deterministic on the CPU, not bit-for-bit on CUDA (its index_add_ adds atomically).
 - "numba": a compiled per-pair loop (one pair at a time, as word2vec.c) over the same torch
   tensors, seen as NumPy arrays that share their memory. With `workers > 1` the workers are
   threads updating the shared matrices without locks ("Hogwild", as word2vec.c and gensim).
