@@ -32,8 +32,10 @@ def run_notebook(source: Path, out_dir: Path | None, timeout: int = 600) -> floa
     and no HTML is written: that is how the committed outputs are refreshed.
     """
     notebook = nbformat.read(source, as_version=4)
-    # record_timing=False: no per-cell timestamps, so re-running a notebook only changes real outputs.
+    # record_timing=False: no per-cell timestamps, so re-running a notebook only changes real
+    # outputs. The kernel is local and short-lived: keep its start-up warnings out of the log.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
     if out_dir is None:
