@@ -8,7 +8,6 @@ import io
 import threading
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 

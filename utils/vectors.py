@@ -34,7 +34,6 @@ import itertools
 import logging
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from numbers import Integral
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from utils.data import atomic_write
 from utils.device import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -594,7 +594,7 @@ class WordVectors:
         restrict_vocab = self._stop(restrict_vocab)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         fold = str.upper if case_insensitive else (lambda s: s)
-        gold, found, slots = [], [], []  # slots: position in gold of each in-vocabulary pair
+        gold, found = [], []
         oov = 0
         with open(pairs, encoding=encoding) as fin:
             for line_no, line in enumerate(fin):
@@ -657,7 +657,7 @@ class WordVectors:
                 f"cannot save the word {word!r}: the word2vec format separates words with "
                 f"whitespace, so words must be non-empty and contain none"
             )
-        with _atomic_open(Path(path)) as fout:
+        with atomic_write(Path(path)) as tmp, open(tmp, "wb", buffering=1 << 20) as fout:
             if write_header:
                 fout.write(f"{len(self)} {self.vector_size}\n".encode("utf8"))
             for word, row in zip(self.index_to_key, self._vectors):
@@ -762,32 +762,6 @@ def _log_section(section: dict) -> float:
     score = correct / (correct + incorrect)
     logger.info("%s: %.1f%% (%i/%i)", section["section"], 100.0 * score, correct, correct + incorrect)
     return score
-
-
-class _atomic_open:
-    """Binary file beside `path`, renamed over `path` on success and deleted on failure."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        self.tmp = Path(name)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        self.file = os.fdopen(fd, "wb", buffering=1 << 20)
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            self.file.close()
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-        finally:
-            self.tmp.unlink(missing_ok=True)
-        return False
 
 
 def _read_text(fin, path, count, encoding, unicode_errors, expect_all, line_offset):

@@ -318,7 +318,9 @@ def scatter_rows(
     has its summed update scaled by max_repeats / n.
     """
     if max_repeats is not None:
-        repeats = torch.bincount(rows, minlength=matrix.shape[0])[rows]
+        # counts over the batch's own rows (sorting M ids), not a length-V bincount per step
+        _, where, counts = torch.unique(rows, return_inverse=True, return_counts=True)
+        repeats = counts[where]
         scale = max_repeats / repeats.clamp(min=max_repeats).to(grads.dtype)
         grads = grads * scale.unsqueeze(1)
     matrix.index_add_(0, rows, grads, alpha=-lr)
@@ -708,8 +710,7 @@ class Word2Vec:
         """Subsample frequent words with this epoch's own generator (so resuming is exact)."""
         rng = np.random.default_rng([self.config.seed, epoch])
         kept = subsample(encoded, self.config.sample, rng)
-        sentence_ids = np.repeat(np.arange(kept.num_sentences, dtype=np.int32), np.diff(kept.offsets))
-        return _Epoch(ids=kept.ids.astype(np.int32), sentence_ids=sentence_ids,
+        return _Epoch(ids=kept.ids.astype(np.int32), sentence_ids=kept.sentence_ids().astype(np.int32),
                       seed=int(rng.integers(2**63)))
 
     def _alpha(self, epoch: int, fraction: float) -> float:
