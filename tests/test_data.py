@@ -174,7 +174,9 @@ def test_mirror_copies_verify():
     for name in ("reuters", "gutenberg", "brown", "sst-sentences", "sst-split", "scws"):
         assert data.fetch(name).is_file()
 def test_glove_50d_loads_offline_from_package():
-    glove = data.load_glove_6b(50, max_words=1000)
+    from utils.pretrained import load_glove_6b
+
+    glove = load_glove_6b(50, max_words=1000)
     assert glove.vectors.shape == (1000, 50)
     assert glove.index_to_key[0] == "the"
     assert glove["the"][:3].tolist() == pytest.approx([0.418, 0.24968, -0.41242])
