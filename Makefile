@@ -36,8 +36,9 @@ JOBS        ?= 1
 grade: env
 	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
-## Word2vec speed and quality against gensim (needs WV_MIRROR for the benchmark corpus).
+## Word2vec speed and quality against gensim and word2vec.c (needs WV_MIRROR for the benchmark corpus).
 benchmark: env
+	$(PY) -m pip install -e ".[dev,bench]"
 	$(PY) benchmarks/bench_word2vec.py
 
 clean:
