@@ -181,3 +181,29 @@ def test_discarding_inputs_and_3cosmul_change_the_score(kv):
                         analogy_method="3cosmul")["analogy"] == mul["analogy"]
     with pytest.raises(ValueError, match="3cosadd"):
         evaluate_analogies(kv, method="cosine")
+
+
+def test_report_prints_scores_with_their_coverage(results):
+    from utils.evaluate import report
+
+    text = report({"glove": results}, columns=["ws353", "men", "analogy", "semantic"])
+    lines = text.splitlines()
+    assert "first 10,000 words answer" in lines[0]
+    assert "skipped as out of vocabulary" in text
+    coverage_row = lines[-1].split()
+    assert coverage_row[0] == "glove"
+    assert [float(x) for x in coverage_row[1:]] == pytest.approx(
+        [results["oov"]["ws353"], results["oov"]["men"], results["oov"]["analogy"], results["oov"]["analogy"]], abs=0.05)
+    with pytest.raises(ValueError, match="oov"):
+        report({"paper": PAPER_TABLE3["paper: SG 6B 300d"]})
+
+
+def test_assert_beats_fails_when_the_margin_is_not_met():
+    from utils.evaluate import assert_beats
+
+    ours, random = {"ws353": 30.0, "men": 40.0}, {"ws353": 5.0, "men": 38.0}
+    assert_beats(ours, random, columns=["ws353"], margin=10)
+    with pytest.raises(AssertionError, match="men: 40.0 vs baseline 38.0"):
+        assert_beats(ours, random, columns=["ws353", "men"], margin=10)
+    with pytest.raises(ValueError, match="no score"):
+        assert_beats(ours, random, columns=["analogy"], margin=1)

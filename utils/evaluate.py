@@ -5,6 +5,8 @@ compare several models (and the GloVe paper's published numbers) side by side.
     ours = evaluate_all(kv)                          # kv: utils.vectors.WordVectors
     print(table({**PAPER_TABLE3, "GloVe 6B 50d (ours)": ours}))
     print(table({"GloVe 6B 50d (ours)": ours["oov"]}))   # % of pairs / questions skipped
+    print(report({"random": evaluate_all(random_kv), "ours": ours}))   # scores + coverage
+    assert_beats(ours, baseline=evaluate_all(random_kv), columns=["ws353", "men"], margin=10)
 
 Word similarity: Spearman rank correlation x 100 between cosine similarity and human
 scores (`WordVectors.evaluate_word_pairs`, gensim's rules: case-insensitive, pairs with a
@@ -49,6 +51,7 @@ from utils import data
 __all__ = [
     "SIMILARITY_SETS", "ANALOGY_METHODS", "PAPER_TABLE3", "PAPER_TABLE3_SOURCE", "evaluate_all",
     "evaluate_similarity", "evaluate_analogies", "analogy_sections", "scws_word_pairs", "table",
+    "report", "assert_beats",
 ]
 
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
@@ -294,3 +297,51 @@ def table(results: Mapping[str, Mapping[str, object]], columns: Sequence[str] | 
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def report(results: Mapping[str, Mapping[str, object]], columns: Sequence[str] | None = None,
+           digits: int = 1) -> str:
+    """The scores table and, under it, the coverage of every score: % of pairs (similarity)
+    or questions (analogy) skipped as out of vocabulary, per model and column.
+
+    A score means little without its coverage (a model that knows only easy words skips the
+    hard pairs), so notebooks print scores with this rather than `table` alone. `results`
+    are `evaluate_all` dicts; "semantic" / "syntactic" take the analogy set's coverage.
+    """
+    scores = table(results, columns=columns, digits=digits)
+    columns = scores.splitlines()[0].split()[1:]
+    coverage = {}
+    for model, result in results.items():
+        oov = result.get("oov") if isinstance(result, Mapping) else None
+        if not isinstance(oov, Mapping):
+            raise ValueError(f"{model!r} has no 'oov' entry: pass evaluate_all's results to report()")
+        coverage[model] = {c: oov.get("analogy" if c in ("semantic", "syntactic") else c) for c in columns}
+    restrict = {r.get("restrict_vocab") for r in results.values()}
+    answered_by = (f"the first {restrict.pop():,} words answer" if len(restrict) == 1 and None not in restrict
+                   else "all words answer" if restrict == {None} else "models answer with different vocabularies")
+    return "\n".join([
+        f"scores: Spearman x 100 (similarity sets), accuracy % (analogy); {answered_by}",
+        scores,
+        "",
+        "% of pairs / questions skipped as out of vocabulary (OOV)",
+        table(coverage, columns=columns, digits=digits),
+    ])
+
+
+def assert_beats(results: Mapping[str, object], baseline: Mapping[str, object], columns: Sequence[str],
+                 margin: float) -> None:
+    """Raise AssertionError unless `results` beat `baseline` by more than `margin` points on
+    every one of `columns` (scores as `evaluate_all` returns them). Notebooks call this after
+    training, so nbval keeps the claim "the model learned something" true."""
+    if not columns:
+        raise ValueError("assert_beats needs at least one column to compare")
+    failures = []
+    for column in columns:
+        ours, theirs = results.get(column), baseline.get(column)
+        if not (_is_number(ours) and _is_number(theirs)):
+            raise ValueError(f"no score for {column!r} in both results (have {sorted(results)})")
+        if not ours > theirs + margin:
+            failures.append(f"{column}: {ours:.1f} vs baseline {theirs:.1f}")
+    if failures:
+        raise AssertionError(f"the model does not beat its baseline by more than {margin} points: "
+                             + "; ".join(failures))
