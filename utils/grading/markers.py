@@ -31,6 +31,9 @@ END_HIDDEN = re.compile(_MARKER.format("END HIDDEN TESTS"))
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # nbval reads these from a cell; a test cell must not carry them (they could skip it).
 NBVAL_WORDS = ("NBVAL_", "PYTEST_VALIDATE_IGNORE_OUTPUT")
+# A cell with this tag is in the solution only: material that uses the answers (a worked
+# extension, a summary). Release drops it.
+SOLUTION_ONLY_TAG = "solution-only"
 # Per-cell metadata that only records a past run; not copied into assignments.
 _RUN_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 
@@ -58,6 +61,13 @@ def _source(cell) -> str:
     if isinstance(source, list):
         return "".join(str(line) for line in source)
     return source if isinstance(source, str) else ""
+
+
+def solution_only(cell) -> bool:
+    """True for a cell tagged ``solution-only``: never released."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and SOLUTION_ONLY_TAG in tags
 
 
 def _has(pattern: re.Pattern, text: str) -> bool:
@@ -227,6 +237,9 @@ def parse_solution(nb: nbformat.NotebookNode, name: str, path: Path | None = Non
         role = cell_role(cell, problems, where)
         roles.append(role)
         text = _source(cell)
+        if role is not None and solution_only(cell):
+            problems.append(f"{where}: a {role.kind} cell cannot be {SOLUTION_ONLY_TAG!r}: "
+                            "students need it")
         if role is None:
             for word in MARKER_WORDS:
                 if word in text:
