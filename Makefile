@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # (or install their own build first: pyproject.toml only asks for torch>=2.2).
 TORCH  ?= torch==2.13.0
 
-.PHONY: course test env release grade benchmark clean
+.PHONY: course test env release grade benchmark table3 clean
 
 env: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ grade: env
 ## Word2vec speed and quality against gensim (needs WV_MIRROR for the benchmark corpus).
 benchmark: env
 	$(PY) benchmarks/bench_word2vec.py
+
+## The GloVe paper's Table 3 on the benchmark corpus -> benchmarks/results/table3.csv (needs WV_MIRROR).
+table3: env
+	$(PY) benchmarks/table3.py
 
 clean:
 	rm -rf build
