@@ -11,7 +11,7 @@ from seqeval.metrics.sequence_labeling import precision_recall_fscore_support
 
 from utils.ner import (CASINGS, PAD_LEFT, PAD_RIGHT, UNKNOWN, NERFormatError, Sentence, WindowClassifier,
                        WindowTagger, WindowVocabulary, binary_window_loss_and_grads, casing, entities,
-                       entity_scores, iob1_to_bio, load_wikigold, make_windows, read_conll, tag_set,
+                       entity_errors, entity_scores, iob1_to_bio, MostFrequentTagBaseline, load_wikigold, make_windows, read_conll, tag_set,
                        train_classifier, wikigold_splits, window_tokens)
 from utils.vectors import WordVectors
 
@@ -120,6 +120,24 @@ def test_entity_scores_edge_cases():
     with pytest.raises(ValueError, match="sentence 0"):
         entity_scores([["O", "O"]], [["O"]])
     assert "overall" in str(perfect)
+
+
+def test_entity_errors_name_each_mistake_once():
+    gold = ["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "O", "O"]
+    pred = ["B-PER", "O", "O", "B-ORG", "O", "O", "O", "B-MISC"]
+    assert entity_errors(gold, pred) == [("wrong boundary", ("PER", 0, 2), ("PER", 0, 1)),
+                                         ("wrong type", ("LOC", 3, 4), ("ORG", 3, 4)),
+                                         ("missed", ("ORG", 5, 6), None),
+                                         ("spurious", None, ("MISC", 7, 8))]
+    assert entity_errors(gold, gold) == []
+
+
+def test_most_frequent_tag_baseline():
+    train = [Sentence(("Paris", "is", "big"), ("B-LOC", "O", "O")), Sentence(("Paris",), ("B-PER",)),
+             Sentence(("in", "Paris"), ("O", "B-LOC"))]
+    baseline = MostFrequentTagBaseline().fit(train)
+    assert baseline.predict([["Paris", "Oslo"]]) == [["B-LOC", "O"]]
+    assert baseline.evaluate(train).f1 == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))
 
 
 # --- windows ------------------------------------------------------------------------------

@@ -90,3 +90,26 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     per_type = {t: Score.from_counts(correct_count[t], predicted_count[t], gold_count[t]) for t in types}
     overall = Score.from_counts(sum(correct_count.values()), sum(predicted_count.values()), sum(gold_count.values()))
     return EntityScores(per_type, overall)
+
+
+ERROR_KINDS = ("wrong type", "wrong boundary", "missed", "spurious")
+
+
+def entity_errors(gold: Sequence[str], predicted: Sequence[str]) -> list[tuple[str, tuple | None, tuple | None]]:
+    """The mistakes in one sentence as (kind, gold entity, predicted entity), kinds in ERROR_KINDS:
+    same span other type; overlapping span (any type); a gold entity nothing overlaps; a
+    predicted entity no gold one overlaps. Each wrong entity is reported once."""
+    gold_entities, predicted_entities = set(entities(gold)), set(entities(predicted))
+    exact = gold_entities & predicted_entities
+    gold_left, predicted_left = sorted(gold_entities - exact, key=lambda e: e[1]), sorted(predicted_entities - exact, key=lambda e: e[1])
+    errors, used = [], set()
+    for g in gold_left:
+        overlapping = [p for p in predicted_left if p[1] < g[2] and g[1] < p[2]]
+        if not overlapping:
+            errors.append(("missed", g, None))
+            continue
+        p = overlapping[0]
+        used.update(overlapping)
+        errors.append(("wrong type" if (p[1], p[2]) == (g[1], g[2]) else "wrong boundary", g, p))
+    errors += [("spurious", None, p) for p in predicted_left if p not in used]
+    return errors

@@ -124,3 +124,24 @@ class WindowTagger:
 
     def settings(self) -> dict:
         return {**asdict(self.config), "device": str(resolve_device(self.config.device))}
+
+
+class MostFrequentTagBaseline:
+    """The lookup baseline: each word gets the tag it had most often in training (exact case),
+    unseen words O. It knows names it has seen and nothing else; a trained tagger must beat it."""
+
+    def fit(self, train: Sequence[Sentence]) -> "MostFrequentTagBaseline":
+        from collections import Counter, defaultdict
+
+        counts: dict[str, Counter] = defaultdict(Counter)
+        for s in train:
+            for token, tag in zip(s.tokens, s.tags):
+                counts[token][tag] += 1
+        self.best = {token: c.most_common(1)[0][0] for token, c in counts.items()}
+        return self
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        return [[self.best.get(token, "O") for token in tokens] for tokens in sentences]
+
+    def evaluate(self, sentences: Sequence[Sentence]) -> EntityScores:
+        return entity_scores([s.tags for s in sentences], self.predict([s.tokens for s in sentences]))
