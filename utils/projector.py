@@ -277,7 +277,8 @@ class EmbeddingProjector:
         method = widgets.Dropdown(options=[("PCA", "pca"), ("t-SNE", "tsne")], value=s["method"], description="method")
         analogy = widgets.Text(value=s["analogy"] or "", description="a b c", placeholder="man woman king",
                                continuous_update=False)
-        self.status = widgets.HTML(self._status_html())
+        # The facts are printed above; the status line repeats them only once something changes.
+        self.status = widgets.HTML("<pre>type a word (or a list of words), hover a point, scroll to zoom</pre>")
         self._hover_label = widgets.HTML("<pre> </pre>")
 
         def on_words(_change=None):
@@ -314,6 +315,8 @@ class EmbeddingProjector:
             if event.inaxes:
                 self.zoom(event.xdata, event.ydata, 0.8 if event.button == "up" else 1.25)
                 canvas.draw_idle()
+                (x0, x1), (y0, y1) = self.figure.axes[0].get_xlim(), self.figure.axes[0].get_ylim()
+                self._hover_label.value = f"<pre>view: x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f}</pre>"
 
         canvas.mpl_connect("motion_notify_event", on_move)
         canvas.mpl_connect("scroll_event", on_scroll)
