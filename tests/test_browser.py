@@ -125,10 +125,22 @@ def _open_and_run_all(browser, lab, name: str):
     page.wait_for_function("""() => {
         const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
         return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""")
+    news = page.get_by_role("button", name="No", exact=True)  # JupyterLab's "news?" notification
+    if news.count():
+        news.first.click()
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                           has_text="Traceback")
     assert errors.count() == 0, errors.first.inner_text()
     return page
+
+
+# The projector's image canvas: its PNG and the share of its pixels that are not white.
+_CANVAS_IMAGE = """() => {
+    const canvas = document.querySelectorAll('.jupyter-matplotlib-canvas-div canvas')[0];
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let inked = 0;
+    for (let i = 0; i < pixels.length; i += 4) if (pixels[i] + pixels[i + 1] + pixels[i + 2] < 600) inked++;
+    return {url: canvas.toDataURL(), inked: inked / (pixels.length / 4)}; }"""
 
 
 def _screenshot(page, tmp_path: Path, name: str) -> Path:
@@ -170,6 +182,8 @@ def test_projector_hover_zoom_and_input_in_the_browser(browser, lab, tmp_path):
     x, y = map(float, re.search(r"PIXEL ([\d.]+) ([\d.]+)", page.locator(".jp-OutputArea-output",
                                                                        has_text="PIXEL").inner_text()).groups())
     box = page.locator(".jupyter-matplotlib-canvas-div").last.bounding_box()
+    first_image = page.evaluate(_CANVAS_IMAGE)
+    assert first_image["inked"] > 0.01, f"the projector's canvas is blank: {first_image['inked']:.1%} of it drawn"
     page.mouse.move(box["x"] + x + 1, box["y"] + y + 1)
     hover = page.locator(".widget-html pre", has_text="hover: frog")
     hover.wait_for()
@@ -177,10 +191,16 @@ def test_projector_hover_zoom_and_input_in_the_browser(browser, lab, tmp_path):
     _screenshot(page, tmp_path, "projector_hover")
     page.mouse.wheel(0, -200)
     page.locator(".widget-html pre", has_text="view: x").wait_for()
+    page.wait_for_timeout(500)  # the zoomed image arrives from the kernel
+    before = page.evaluate(_CANVAS_IMAGE)
     words = page.locator(".widget-text input").first
     words.fill("paris")
     words.press("Enter")
     page.locator(".widget-html pre", has_text="20 words around 'paris', projected with PCA").wait_for()
+    # The figure is redrawn: the canvas's image has changed and is not blank.
+    page.wait_for_function(f"before => {{ const now = ({_CANVAS_IMAGE})(); "
+                           "return now.url !== before.url && now.inked > 0.01; }", arg=before)
+    page.wait_for_timeout(500)
     _screenshot(page, tmp_path, "projector_paris")
     page.close()
 

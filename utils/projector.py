@@ -274,8 +274,12 @@ class EmbeddingProjector:
             return
         self.settings, self.projection = settings, projection
         draw_projection(projection, self.figure.axes[0])
+        toolbar = getattr(self.figure.canvas, "toolbar", None)
+        if toolbar is not None:
+            toolbar.update()  # the toolbar's "home" is the new picture, not the old one
         self.figure.canvas.draw_idle()
         self.status.value = self._status_html()
+        self._hover_label.value = "<pre> </pre>"  # an old hover or zoom read-out no longer applies
 
     def show(self) -> None:
         """Print the facts, then display the controls and the figure (a PNG where no widgets run)."""
