@@ -77,6 +77,9 @@ def test_build_projection_adds_the_analogy_and_cosines(toy_vectors):
     with pytest.raises(ValueError, match="at least 3 known words"):
         build_projection(toy_vectors, words="king zebra", analogy=None)
     assert "left out): zebra" in build_projection(toy_vectors, words="king queen man zebra", analogy="").describe()
+    no_analogy = build_projection(toy_vectors, words="king queen man", analogy="man zebra king")
+    assert no_analogy.analogy is None and "analogy not drawn: not in the vocabulary: zebra" in no_analogy.describe()
+    assert "three different words" in build_projection(toy_vectors, words="king queen man", analogy="man").describe()
 
 
 def test_draw_projection_labels_points_and_draws_the_parallelogram(toy_vectors):
@@ -114,3 +117,14 @@ def test_projector_prints_without_a_kernel(toy_vectors, capsys):
     embedding_projector(toy_vectors, around="queen", topn=3, analogy="man woman king")
     printed = capsys.readouterr().out
     assert "around 'queen', projected with PCA" in printed and "man : woman :: king : queen" in printed
+
+
+def test_analogy_offsets_are_compared_in_the_space_and_in_the_picture(toy_vectors):
+    projection = build_projection(toy_vectors, words="king queen man woman prince princess",
+                                  analogy="man woman king")
+    x = {w: toy_vectors[w].astype(np.float64) for w in ("man", "woman", "king", "queen")}
+    u, v = x["woman"] - x["man"], x["queen"] - x["king"]
+    assert projection.offset_cosine == pytest.approx(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+    assert 0 <= projection.picture_angle() < 30  # the toy's female offset is its second direction
+    assert "° apart in the picture" in projection.describe()
+    assert build_projection(toy_vectors, words="king queen man", analogy=None).picture_angle() is None

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from utils.slides import ROOT, build_slides, deck_notebook, main, tag_files, tag_notebook
+from utils.slides import ROOT, build_slides, deck_notebook, ensure_node_modules, main, tag_files, tag_notebook
 
 LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
 
@@ -74,22 +72,19 @@ def test_deck_copy_hides_long_sources_and_widget_state():
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
     deck = deck_notebook(nb)
     assert deck.cells[7].metadata["transient"] == {"remove_source": True}
+    assert "transient" not in deck.cells[5].metadata  # a one-line figure keeps its code
+    nb.cells[5].source = "fig, ax = subplots()\nax.plot(x)\nax.set_title('t')\nshow()"
+    assert deck_notebook(nb).cells[5].metadata["transient"] == {"remove_source": True}
     assert "widgets" not in deck.metadata and "widgets" in nb.metadata  # the original is untouched
     assert "slideshow" not in nb.cells[0].metadata
 
 
 def node_modules() -> Path:
-    """The reveal.js and MathJax files `make slides` uses: installed by `npm ci` if missing."""
-    folder = ROOT / "node_modules"
-    if not (folder / "reveal.js" / "dist" / "reveal.js").exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed, so reveal.js cannot be installed (apt-get install npm)")
-        result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=600)
-        if result.returncode:
-            pytest.skip(f"npm ci could not install reveal.js (no access to the npm registry?): {result.stderr[-500:]}")
-    return folder
+    """The reveal.js and MathJax files `make slides` uses (`npm ci` installs them if missing)."""
+    try:
+        return ensure_node_modules()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
 
 
 def test_build_offline_decks(tmp_path):

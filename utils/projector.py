@@ -106,6 +106,17 @@ class Projection:
     analogy: tuple[str, str, str, str] | None = None
     cosines: np.ndarray | None = None  # cos(query, word) for each word, or None without a query
     missing: tuple[str, ...] = ()  # requested words that are not in the vocabulary
+    offset_cosine: float | None = None  # cos(x_b - x_a, x_d - x_c) in the full space
+    analogy_problem: str | None = None  # why a requested analogy is not drawn
+
+    def picture_angle(self) -> float | None:
+        """Degrees between the arrows a -> b and c -> d as drawn (0 = parallel, as the analogy says)."""
+        if not self.analogy:
+            return None
+        a, b, c, d = (self.point(w) for w in self.analogy)
+        u, v = b - a, d - c
+        cos = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-12))
+        return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
     def point(self, word: str) -> np.ndarray:
         return self.points[self.words.index(word)]
@@ -121,6 +132,10 @@ class Projection:
         if self.analogy:
             a, b, c, d = self.analogy
             lines.append(f"analogy: {a} : {b} :: {c} : {d}  (d by 3CosAdd: x_b - x_a + x_c)")
+            lines.append(f"  offsets {a}->{b} and {c}->{d}: cosine {self.offset_cosine:.2f} in the full space, "
+                         f"{self.picture_angle():.0f}° apart in the picture")
+        if self.analogy_problem:
+            lines.append(f"analogy not drawn: {self.analogy_problem}")
         if self.missing:
             lines.append(f"not in the vocabulary (left out): {', '.join(self.missing)}")
         return "\n".join(lines)
@@ -132,7 +147,12 @@ def build_projection(word_vectors, words=None, around: str | None = None, topn: 
     selected, missing = select_words(word_vectors, words, around, topn)
     if missing and around:
         raise KeyError(f"{around!r} is not in the vocabulary; try another word or give a list of words")
-    quad = complete_analogy(word_vectors, analogy) if analogy and analogy.strip() else None
+    quad, analogy_problem = None, None
+    if analogy and analogy.strip():
+        try:
+            quad = complete_analogy(word_vectors, analogy)
+        except (KeyError, ValueError) as error:  # draw the words anyway, and say why the analogy is not there
+            analogy_problem = error.args[0]
     if quad:
         selected += [w for w in quad if w not in selected]
     if len(selected) < 3:
@@ -144,7 +164,13 @@ def build_projection(word_vectors, words=None, around: str | None = None, topn: 
     cosines = None
     if query:
         cosines = np.array([word_vectors.similarity(query, w) for w in selected])
-    return Projection(selected, points, method, query, quad, cosines, tuple(missing))
+    offset_cosine = None
+    if quad:
+        x_a, x_b, x_c, x_d = (np.asarray(word_vectors[w], dtype=np.float64) for w in quad)
+        u, v = x_b - x_a, x_d - x_c
+        offset_cosine = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+    return Projection(selected, points, method, query, quad, cosines, tuple(missing), offset_cosine,
+                      analogy_problem)
 
 
 # Colours: query word, analogy words, everything else.
@@ -248,8 +274,12 @@ class EmbeddingProjector:
             return
         self.settings, self.projection = settings, projection
         draw_projection(projection, self.figure.axes[0])
+        toolbar = getattr(self.figure.canvas, "toolbar", None)
+        if toolbar is not None:
+            toolbar.update()  # the toolbar's "home" is the new picture, not the old one
         self.figure.canvas.draw_idle()
         self.status.value = self._status_html()
+        self._hover_label.value = "<pre> </pre>"  # an old hover or zoom read-out no longer applies
 
     def show(self) -> None:
         """Print the facts, then display the controls and the figure (a PNG where no widgets run)."""
@@ -277,7 +307,8 @@ class EmbeddingProjector:
         method = widgets.Dropdown(options=[("PCA", "pca"), ("t-SNE", "tsne")], value=s["method"], description="method")
         analogy = widgets.Text(value=s["analogy"] or "", description="a b c", placeholder="man woman king",
                                continuous_update=False)
-        self.status = widgets.HTML(self._status_html())
+        # The facts are printed above; the status line repeats them only once something changes.
+        self.status = widgets.HTML("<pre>type a word (or a list of words), hover a point, scroll to zoom</pre>")
         self._hover_label = widgets.HTML("<pre> </pre>")
 
         def on_words(_change=None):
@@ -314,6 +345,8 @@ class EmbeddingProjector:
             if event.inaxes:
                 self.zoom(event.xdata, event.ydata, 0.8 if event.button == "up" else 1.25)
                 canvas.draw_idle()
+                (x0, x1), (y0, y1) = self.figure.axes[0].get_xlim(), self.figure.axes[0].get_ylim()
+                self._hover_label.value = f"<pre>view: x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f}</pre>"
 
         canvas.mpl_connect("motion_notify_event", on_move)
         canvas.mpl_connect("scroll_event", on_scroll)

@@ -17,7 +17,8 @@ never changed, so running the tagger again changes nothing):
 - raw cells -> "skip".
 
 **Building** tags a copy of each notebook (the committed notebook is not touched), hides the
-source of long code cells in the deck (the output stays; the code is in the notebook), and
+source of long code cells and of figures drawn by more than FIGURE_CODE lines in the deck (the
+output stays; the code is in the notebook), scales pictures to fit a slide, and
 runs nbconvert's slides exporter with reveal.js, MathJax, require.js and jQuery served from
 `vendor/` beside the HTML files, copied from `node_modules/` (`npm ci` installs the versions
 pinned in package.json / package-lock.json). Decks work offline, from file:// or any server.
@@ -39,6 +40,7 @@ from utils.data import atomic_write
 ROOT = Path(__file__).resolve().parents[1]
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 LONG_CODE = 12       # source lines beyond which code goes to the notes or has its source hidden
+FIGURE_CODE = 3      # a figure's slide shows its code only if it is this short: the picture comes first
 SLIDE_HEIGHT = 16    # estimated lines that fit on one slide at the deck's font size
 _IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 _SETUP_LINE = re.compile(r"^\s*(import |from \S+ import |[A-Z][A-Z0-9_]* = |seed_everything\(|%matplotlib)")
@@ -165,6 +167,27 @@ _VENDOR_FILES = [
 ]
 
 
+def ensure_node_modules(node_modules: Path = ROOT / "node_modules") -> Path:
+    """`node_modules` with reveal.js and MathJax in it, running `npm ci` first if they are missing.
+
+    Raises FileNotFoundError saying what to do when npm is absent or cannot reach its registry.
+    """
+    if all((node_modules / source).exists() for source, _ in _VENDOR_FILES):
+        return node_modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise FileNotFoundError("the slides need reveal.js and MathJax from the npm registry, and npm is not "
+                                "installed: install Node.js and npm (Debian: apt-get install npm), then `make slides`")
+    import subprocess
+
+    result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=node_modules.parent,
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise FileNotFoundError(f"`npm ci` in {node_modules.parent} failed (is the npm registry reachable?): "
+                                f"{result.stderr.strip()[-800:]}")
+    return node_modules
+
+
 def copy_vendor(out_dir: Path, node_modules: Path = ROOT / "node_modules") -> Path:
     """Copy the deck's JavaScript and CSS from `node_modules` into `out_dir`/vendor."""
     missing = [source for source, _ in _VENDOR_FILES if not (node_modules / source).exists()]
@@ -184,11 +207,12 @@ def copy_vendor(out_dir: Path, node_modules: Path = ROOT / "node_modules") -> Pa
 
 
 def deck_notebook(nb):
-    """The copy that becomes a deck: tagged, long sources hidden, no saved widget state."""
+    """The copy that becomes a deck: tagged, long sources and figure code hidden, no saved widget state."""
     nb = nbformat.from_dict(nb)  # a deep copy
     tag_notebook(nb)
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.get("outputs") and len(_lines(cell.source)) > LONG_CODE:
+        lines = len(_lines(cell.source)) if cell.cell_type == "code" else 0
+        if cell.get("outputs") and (lines > LONG_CODE or (has_figure(cell) and lines > FIGURE_CODE)):
             cell.metadata.setdefault("transient", {})["remove_source"] = True
     # Saved widget state would make the deck load the widget manager from a CDN; the explorer
     # cells print their answers, which is what a static deck can show.
