@@ -207,7 +207,7 @@ class MultiPrototype:
 
     @classmethod
     def fit(cls, sentences: Sequence[Sequence[str]], embedder: ContextEmbedder, targets: Iterable[str], *,
-            max_prototypes: int = 10, min_occurrences: int = 50, seed: int = 0,
+            max_prototypes: int = 10, min_occurrences: int = 50, seed: int = 0, n_init: int = 3,
             device: str | torch.device = "auto", flat: FlatCorpus | None = None) -> "MultiPrototype":
         """Cluster every target word's occurrences in `sentences`.
 
@@ -224,7 +224,7 @@ class MultiPrototype:
             k = min(max_prototypes, len(contexts) // min_occurrences)
             if k < 2:
                 continue
-            labels, centroids = spherical_kmeans(contexts, k, seed=seed, device=device)
+            labels, centroids = spherical_kmeans(contexts, k, seed=seed, n_init=n_init, device=device)
             clusters[word] = SenseClusters(word, centroids, np.bincount(labels, minlength=k))
         return cls(embedder, clusters)
 
