@@ -1,0 +1,130 @@
+"""The embedding projector's selection, projections, analogy and picture (the live widget is
+checked in a real browser by tests/test_browser.py)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from utils.projector import (EmbeddingProjector, build_projection, complete_analogy, draw_projection,
+                             embedding_projector, project, select_words)
+from utils.vectors import WordVectors
+
+
+@pytest.fixture
+def toy_vectors():
+    rng = np.random.default_rng(0)
+    words = ["king", "queen", "man", "woman", "prince", "princess", "apple", "pear", "plum", "fig"]
+    royal, female = np.eye(8)[0], np.eye(8)[1]
+    base = rng.normal(scale=0.1, size=(len(words), 8))
+    base[:6] += royal * np.array([1, 1, 0, 0, 1, 1])[:, None] * 2
+    base[:6] += female * np.array([0, 1, 0, 1, 0, 1])[:, None] * 2
+    base[6:] += np.eye(8)[2] * 2
+    return WordVectors(base.astype(np.float32), words)
+
+
+def test_select_words_by_list_and_by_neighbourhood(toy_vectors):
+    assert select_words(toy_vectors, "King, queen  zebra") == (["king", "queen"], ["zebra"])
+    around, missing = select_words(toy_vectors, around="Apple", topn=3)
+    assert around[0] == "apple" and set(around[1:]) == {"pear", "plum", "fig"} and missing == []
+    assert select_words(toy_vectors, around="zebra") == ([], ["zebra"])
+
+
+def test_complete_analogy_is_3cosadd(toy_vectors):
+    assert complete_analogy(toy_vectors, "man woman king") == ("man", "woman", "king", "queen")
+    with pytest.raises(ValueError, match="three different words"):
+        complete_analogy(toy_vectors, "man woman")
+    with pytest.raises(KeyError, match="zebra"):
+        complete_analogy(toy_vectors, "man zebra king")
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "t-SNE"])
+def test_project_shapes_and_is_reproducible(toy_vectors, method):
+    points = project(toy_vectors.vectors, method=method, seed=1)
+    assert points.shape == (len(toy_vectors), 2) and np.isfinite(points).all()
+    assert np.allclose(points, project(toy_vectors.vectors, method=method, seed=1))
+
+
+def test_project_rejects_bad_input(toy_vectors):
+    with pytest.raises(ValueError, match="unknown projection method 'umap'"):
+        project(toy_vectors.vectors, method="umap")
+    with pytest.raises(ValueError, match="at least 3 points"):
+        project(toy_vectors.vectors[:2])
+
+
+def test_pca_separates_the_groups(toy_vectors):
+    projection = build_projection(toy_vectors, words=toy_vectors.index_to_key, analogy=None)
+    fruit = projection.points[6:].mean(axis=0)
+    royal = projection.points[:6].mean(axis=0)
+    spread = projection.points.std()
+    assert np.linalg.norm(fruit - royal) > spread
+
+
+def test_build_projection_adds_the_analogy_and_cosines(toy_vectors):
+    projection = build_projection(toy_vectors, around="apple", topn=2, analogy="man woman king")
+    assert projection.words[:3] == ["apple"] + [w for w, _ in toy_vectors.most_similar("apple", topn=2)]
+    assert set(projection.analogy) <= set(projection.words) and projection.analogy[3] == "queen"
+    assert projection.cosines[0] == pytest.approx(1.0, abs=1e-5)
+    text = projection.describe()
+    assert "around 'apple'" in text and "man : woman :: king : queen" in text
+    with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
+        build_projection(toy_vectors, around="zebra")
+    with pytest.raises(ValueError, match="at least 3 known words"):
+        build_projection(toy_vectors, words="king zebra", analogy=None)
+    assert "left out): zebra" in build_projection(toy_vectors, words="king queen man zebra", analogy="").describe()
+    no_analogy = build_projection(toy_vectors, words="king queen man", analogy="man zebra king")
+    assert no_analogy.analogy is None and "analogy not drawn: not in the vocabulary: zebra" in no_analogy.describe()
+    assert "three different words" in build_projection(toy_vectors, words="king queen man", analogy="man").describe()
+
+
+def test_draw_projection_labels_points_and_draws_the_parallelogram(toy_vectors):
+    projection = build_projection(toy_vectors, words="apple pear plum", analogy="man woman king")
+    fig, ax = plt.subplots()
+    draw_projection(projection, ax)
+    labels = [t.get_text() for t in ax.texts if t.get_text()]
+    assert labels == projection.words
+    arrows = [t for t in ax.texts if not t.get_text()]
+    assert len(arrows) == 2 and len(ax.lines) == 2  # a->b, c->d arrows; a-c, b-d dashed sides
+    assert "man : woman :: king : queen" in ax.get_title() and ax.get_xlabel() == "PCA 1"
+    plt.close(fig)
+
+
+def test_hover_and_zoom_geometry(toy_vectors):
+    projector = EmbeddingProjector(toy_vectors, around="king", topn=4, analogy=None)
+    fig, ax = plt.subplots()
+    draw_projection(projector.projection, ax)
+    fig.canvas.draw()
+    projector.figure = fig
+    for word in projector.projection.words:
+        x, y = ax.transData.transform(projector.projection.point(word))
+        assert projector.nearest_point(x, y) == word
+        css_x, css_y = projector.pixel_of(word)
+        assert css_x == pytest.approx(x) and css_y == pytest.approx(fig.bbox.height - y)
+    assert projector.nearest_point(-100, -100) is None
+    assert projector.hover_text("king").startswith("hover: king  (cos with 'king' = 1.000)")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    projector.zoom((x0 + x1) / 2, (y0 + y1) / 2, 0.5)
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] == pytest.approx((x1 - x0) / 2)
+    plt.close(fig)
+
+
+def test_projector_prints_without_a_kernel(toy_vectors, capsys):
+    embedding_projector(toy_vectors, around="queen", topn=3, analogy="man woman king")
+    printed = capsys.readouterr().out
+    assert "around 'queen', projected with PCA" in printed and "man : woman :: king : queen" in printed
+
+
+def test_analogy_offsets_are_compared_in_the_space_and_in_the_picture(toy_vectors):
+    projection = build_projection(toy_vectors, words="king queen man woman prince princess",
+                                  analogy="man woman king")
+    x = {w: toy_vectors[w].astype(np.float64) for w in ("man", "woman", "king", "queen")}
+    u, v = x["woman"] - x["man"], x["queen"] - x["king"]
+    assert projection.offset_cosine == pytest.approx(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+    assert 0 <= projection.picture_angle() < 30  # the toy's female offset is its second direction
+    assert "° apart in the picture" in projection.describe()
+    assert build_projection(toy_vectors, words="king queen man", analogy=None).picture_angle() is None
