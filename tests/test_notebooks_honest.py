@@ -39,9 +39,14 @@ AMOUNT = re.compile(r"\d+(\.\d+)?\s*%|\b\d[\d,]*\s+of\s+\d[\d,]*\b|\b\d+\.\d+\b"
 
 # A cell that trains a model: .fit(...), train_xxx(...), .train(<arguments>) — not model.train()
 TRAINING = re.compile(r"\.fit\(|\btrain_[a-z0-9_]+\(|\.train\(\s*[^)\s]")
-# A baseline assertion: assert_beats(...), or an assert that names what it compares with.
-BASELINE = re.compile(r"\bassert_beats\(|^\s*assert\b[^\n]*\b(baseline|random|untrained|before|chance)",
-                      re.IGNORECASE | re.MULTILINE)
+# A baseline assertion: assert_beats(...); an assert that names what it compares with; or an
+# assert that one number beats another by a margin ("assert ours > theirs + 0.2").
+BASELINE = re.compile(
+    r"\bassert_beats\("
+    r"|^\s*assert\b[^\n]*\b(baseline|random|untrained|before|initial|chance|majority|uniform|linear)"
+    r"|^\s*assert\b[^\n]*[<>]=?[^\n]*[+-]\s*\d",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _output_text(cell) -> str:
@@ -165,6 +170,8 @@ def test_training_without_a_baseline_assertion_is_caught():
     assert len(training_without_baseline(_notebook(("wv = Word2Vec(epochs=5).fit(sentences)", None)))) == 1
     assert len(training_without_baseline(_notebook(("wv = train_glove(corpus)", None),
                                                    ("assert scores['ws353'] > 20", None)))) == 1
+    assert len(training_without_baseline(_notebook(("wv = train_glove(corpus)", None),
+                                                   ("assert loss < 0.5 and len(vocab) > 1000", None)))) == 1
     # an assertion that comes before the training does not count
     assert len(training_without_baseline(_notebook(("assert random['ws353'] < 10", None),
                                                    ("wv = model.train(encoded)", None)))) == 1
@@ -174,6 +181,8 @@ def test_training_with_a_baseline_assertion_passes():
     assert training_without_baseline(_notebook(("wv = Word2Vec().fit(sentences)", None),
                                                ("assert_beats(ours, random, ['ws353'], margin=10)", None))) == []
     assert training_without_baseline(_notebook(("wv = model.train(encoded)\nassert after < before - 1", None))) == []
+    assert training_without_baseline(_notebook(("acc = train_network(8)", None),
+                                               ("assert acc > linear_accuracy + 0.2", None))) == []
     # model.train() (torch's training mode) and a def are not training calls
     assert training_without_baseline(_notebook(("net.train()", None))) == []
     assert training_without_baseline(_notebook(("def run(c):\n    return Word2Vec().fit(c)", None))) == []
