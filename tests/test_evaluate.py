@@ -207,3 +207,11 @@ def test_assert_beats_fails_when_the_margin_is_not_met():
         assert_beats(ours, random, columns=["ws353", "men"], margin=10)
     with pytest.raises(ValueError, match="no score"):
         assert_beats(ours, random, columns=["analogy"], margin=1)
+
+
+def test_report_names_only_the_kinds_of_score_it_shows(results):
+    from utils.evaluate import report
+
+    assert report({"glove": results}, columns=["ws353"]).splitlines()[0].startswith(
+        "scores: Spearman x 100 (similarity sets); ")
+    assert report({"glove": results}, columns=["analogy"]).splitlines()[0].startswith("scores: accuracy % (analogy); ")

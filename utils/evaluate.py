@@ -319,8 +319,11 @@ def report(results: Mapping[str, Mapping[str, object]], columns: Sequence[str] |
     restrict = {r.get("restrict_vocab") for r in results.values()}
     answered_by = (f"the first {restrict.pop():,} words answer" if len(restrict) == 1 and None not in restrict
                    else "all words answer" if restrict == {None} else "models answer with different vocabularies")
+    kinds = [kind for kind, present in (
+        ("Spearman x 100 (similarity sets)", any(c not in ("analogy", "semantic", "syntactic") for c in columns)),
+        ("accuracy % (analogy)", any(c in ("analogy", "semantic", "syntactic") for c in columns))) if present]
     return "\n".join([
-        f"scores: Spearman x 100 (similarity sets), accuracy % (analogy); {answered_by}",
+        f"scores: {', '.join(kinds)}; {answered_by}",
         scores,
         "",
         "% of pairs / questions skipped as out of vocabulary (OOV)",
