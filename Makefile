@@ -29,12 +29,14 @@ test: env
 release: env
 	$(PY) -m utils.grading release
 
-## Grade submissions: make grade SUBMISSIONS=submissions/hw1 OUT=grades/hw1 [ASSIGNMENT=hw1_cooccurrence_svd] [JOBS=2]
+## Grade submissions: make grade SUBMISSIONS=submissions/hw1 OUT=grades/hw1 [ASSIGNMENT=hw1_cooccurrence_svd] [JOBS=2] [SANDBOX=bwrap]
+## (JOBS defaults to the number of CPU cores; SANDBOX to auto: bwrap when it works, else a warning)
 SUBMISSIONS ?= submissions
 OUT         ?= grades
-JOBS        ?= 1
+JOBS        ?=
+SANDBOX     ?= auto
 grade: env
-	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --sandbox $(SANDBOX) $(if $(JOBS),--jobs $(JOBS)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 ## Word2vec speed and quality against gensim and word2vec.c (needs WV_MIRROR for the benchmark corpus).
 benchmark: env

@@ -312,7 +312,9 @@ def test_solution_gets_full_marks(batch):
     report = batch["reports"]["solutions-toy"]
     assert (report.score, report.possible) == (6, 6), report.to_markdown()
     assert report.problems == [] and report.cell_errors == []
-    assert report.manual == [{"grade_id": "why_empty", "possible": 1.0}]
+    assert report.manual == [{"grade_id": "why_empty", "possible": 1.0, "points": None,
+                              "comment": ""}]
+    assert report.pending == ["why_empty"] and report.total_possible == 7
 
 
 def test_released_assignment_gets_no_points(batch):
@@ -407,16 +409,18 @@ def test_reports_and_gradebook(batch):
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["student", "assignment", "test_add", "test_mean", "test_norm",
-                             "total", "possible"]
-    assert {r["student"]: r["total"] for r in rows} == {
+                             "why_empty", "auto", "manual", "total", "possible", "pending"]
+    assert {r["student"]: r["auto"] for r in rows} == {
         s: grading._num(r.score) for s, r in reports.items()}
-    assert {r["possible"] for r in rows} == {"6"}
+    # Nothing graded by hand yet: the total is the auto score, out of all 7 advertised points.
+    assert all(r["total"] == r["auto"] and r["manual"] == "0" for r in rows)
+    assert {r["possible"] for r in rows} == {"7"} and {r["pending"] for r in rows} == {"1"}
 
 
 def test_grading_touches_only_its_output_folder(batch):
     assert batch["after"] == batch["before"]  # submissions and solutions unchanged, nothing added
     assert list(batch["home"].iterdir()) == []
-    expected = {f"{s}.{ext}" for s in batch["reports"] for ext in ("md", "json")}
+    expected = {f"{s}.{ext}" for s in batch["reports"] for ext in ("md", "json", "html")}
     assert {p.name for p in batch["out"].iterdir()} == expected | {"gradebook.csv"}
 
 
@@ -465,6 +469,212 @@ def test_relative_paths_work_as_an_instructor_types_them(tmp_path, monkeypatch, 
     assert status == 0
     assert "carol: 1 / 1" in capsys.readouterr().out
     assert (tmp_path / "grades" / "hw" / "gradebook.csv").is_file()
+
+
+def test_preflight_refuses_an_assignment_whose_data_is_missing(tmp_path, monkeypatch, capsys):
+    """Grading without the data would fail correct answers for the machine's fault."""
+    monkeypatch.setenv("WV_MIRROR", str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv("WV_CACHE", str(tmp_path / "empty-cache"))
+    submission = FIXTURE_SOLUTIONS / "needs_data.ipynb"
+    out = tmp_path / "out"
+    with pytest.raises(grading.PreflightError) as error:
+        grading.grade([submission], out, FIXTURE_SOLUTIONS, cell_timeout=CELL_TIMEOUT,
+                      timeout=NOTEBOOK_TIMEOUT)
+    message = str(error.value)
+    assert "`reuters`" in message and "WV_MIRROR" in message and "cache" in message
+    assert "no_such_package_for_the_grading_tests" in message and "pip install" in message
+    assert not out.exists()  # nothing graded, nothing written
+    status = grading.main(["grade", str(submission), "--solutions", str(FIXTURE_SOLUTIONS),
+                           "--out", str(out), "--assignment", "needs_data"])
+    assert status == 2 and "Not grading" in capsys.readouterr().err
+    # An assignment that declares nothing is not held up by another's missing data.
+    assert grading.missing_requirements(_toy()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-graded points
+# --------------------------------------------------------------------------------------------
+
+def test_gradebook_possible_is_what_the_homework_advertises():
+    """39 and 47 points: tests and written answers together (the issue's numbers)."""
+    advertised = {"hw1_cooccurrence_svd": 39, "hw2_word2vec": 47}
+    for path in SOLUTIONS:
+        solution = grading.load_solution(path)
+        manual = sum(m.points for m in solution.manual)
+        assert solution.possible + manual == advertised[path.stem], path.stem
+
+
+def test_written_answers_are_collected_scored_merged_and_survive_a_regrade(tmp_path):
+    out = tmp_path / "out"
+    submissions = tmp_path / "subs"
+    submissions.mkdir()
+    (submissions / "ann.ipynb").write_bytes((FIXTURE_SOLUTIONS / "toy.ipynb").read_bytes())
+    bob = grading.read_notebook(FIXTURES / "submissions" / "one_wrong.ipynb")
+    next(c for c in bob.cells if c.id == "why_empty").source = "Because **len** is zero."
+    (submissions / "bob.ipynb").write_text(grading.notebook_text(bob))
+    options = dict(assignment="toy", cell_timeout=CELL_TIMEOUT, timeout=NOTEBOOK_TIMEOUT, jobs=2)
+    grading.grade([submissions], out, FIXTURE_SOLUTIONS, **options)
+
+    html_path, csv_path = grading.collect(out, grading.load_solutions(FIXTURE_SOLUTIONS))
+    page = html_path.read_text()
+    assert "Model answer" in page and "ZeroDivisionError" in page          # the model answer
+    assert "<strong>len</strong> is zero" in page and "1 points" in page    # bob's, rendered
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["question"], r["student"], r["possible"], r["points"]) for r in rows] == [
+        ("why_empty", "ann", "1", ""), ("why_empty", "bob", "1", "")]
+
+    def fill(points):
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, list(rows[0]))
+            writer.writeheader()
+            for row, (value, comment) in zip(rows, points):
+                writer.writerow({**row, "points": value, "comment": comment})
+
+    fill([("3", ""), ("x", "")])
+    with pytest.raises(grading.ManualScoresError) as error:
+        grading.finish(out, grading.load_solutions(FIXTURE_SOLUTIONS))
+    assert "outside 0..1" in str(error.value) and "'x' is not a number" in str(error.value)
+
+    fill([("1", ""), ("0.5", "say which exception")])
+    assert grading.main(["merge", str(out), "--solutions", str(FIXTURE_SOLUTIONS)]) == 0
+    with open(out / "gradebook.csv", newline="") as f:
+        book = {r["student"]: r for r in csv.DictReader(f)}
+    assert (book["ann"]["auto"], book["ann"]["manual"], book["ann"]["total"]) == ("6", "1", "7")
+    assert (book["bob"]["auto"], book["bob"]["manual"], book["bob"]["total"]) == ("4", "0.5", "4.5")
+    assert {r["possible"] for r in book.values()} == {"7"} and {r["pending"] for r in book.values()} == {"0"}
+    markdown = (out / "bob.md").read_text()
+    assert "**total: 4.5 / 7**" in markdown and "say which exception" in markdown
+    report_page = (out / "bob.html").read_text()
+    assert "Because <strong>len</strong> is zero." in report_page      # their own cells
+    assert "0.5 / 1: say which exception" in report_page                 # feedback inline
+    assert "test_mean</b>: 0 / 2: failed" in report_page
+
+    # Regrade only bob (a fixed mean): ann's row stays, bob keeps his hand-graded half point.
+    fixed = grading.read_notebook(submissions / "bob.ipynb")
+    next(c for c in fixed.cells if c.id == "mean").source = "def mean(xs):\n    return sum(xs) / len(xs)"
+    (submissions / "bob.ipynb").write_text(grading.notebook_text(fixed))
+    (regraded,) = grading.grade([submissions / "bob.ipynb"], out, FIXTURE_SOLUTIONS, **options)
+    assert (regraded.score, regraded.manual_score, regraded.total) == (6, 0.5, 6.5)
+    with open(out / "gradebook.csv", newline="") as f:
+        book = {r["student"]: r for r in csv.DictReader(f)}
+    assert (book["ann"]["total"], book["bob"]["total"]) == ("7", "6.5")
+
+
+# --------------------------------------------------------------------------------------------
+# Sandbox, limits and bounded time (tests/fixtures/grading/limits/)
+# --------------------------------------------------------------------------------------------
+
+LIMITS = FIXTURES / "limits"
+SANDBOX = grading.find_sandbox("auto")
+needs_bwrap = pytest.mark.skipif(
+    not SANDBOX.used, reason=f"no sandbox on this machine ({SANDBOX.detail}); "
+    "on Debian/Ubuntu: apt-get install bubblewrap")
+
+
+def _grade_one(path, tmp_path, **options):
+    solutions = grading.load_solutions(FIXTURE_SOLUTIONS)
+    options.setdefault("cell_timeout", CELL_TIMEOUT)
+    options.setdefault("timeout", NOTEBOOK_TIMEOUT)
+    return grading.grade_submission(path, solutions, tmp_path / "out", assignment="toy", **options)
+
+
+@pytest.fixture
+def escape_watch(tmp_path, monkeypatch):
+    """A port the submission tries to connect to, and a folder it tries to write in."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    connections, done = [], threading.Event()
+
+    def accept():
+        while not done.is_set():
+            try:
+                connections.append(server.accept())
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.setenv("GRADING_TEST_PORT", str(server.getsockname()[1]))
+    monkeypatch.setenv("GRADING_ESCAPE_DIR", str(outside))
+    yield {"connections": connections, "outside": outside}
+    done.set()
+    thread.join()
+    server.close()
+
+
+def test_without_a_sandbox_a_blank_submission_copies_the_solution(tmp_path, escape_watch):
+    """What the sandbox prevents, shown on the grader's own machine (and said in the report)."""
+    report = _grade_one(LIMITS / "reads_solutions.ipynb", tmp_path,
+                        sandbox=grading.find_sandbox("none"))
+    assert (report.score, report.possible) == (6, 6), report.to_markdown()
+    assert not report.sandboxed and "NOT sandboxed" in report.to_markdown()
+    assert (escape_watch["outside"] / "escaped.txt").exists()
+    assert escape_watch["connections"]
+
+
+@needs_bwrap
+def test_sandbox_hides_solutions_network_and_files_outside(tmp_path, escape_watch):
+    report = _grade_one(LIMITS / "reads_solutions.ipynb", tmp_path,
+                        sandbox=grading.find_sandbox("bwrap"))
+    assert (report.score, report.possible) == (0, 6), report.to_markdown()
+    assert report.sandboxed and "sandboxed with bwrap" in report.to_markdown()
+    assert list(escape_watch["outside"].iterdir()) == []
+    assert escape_watch["connections"] == []
+
+
+def test_sandbox_none_and_required(monkeypatch):
+    assert grading.find_sandbox("none").used is False
+    import utils.grading.sandbox as sandbox
+
+    sandbox._bwrap_works.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    try:
+        assert "apt-get install bubblewrap" in grading.find_sandbox("auto").detail
+        with pytest.raises(grading.SandboxUnavailable, match="bwrap"):
+            grading.find_sandbox("bwrap")
+    finally:
+        sandbox._bwrap_works.cache_clear()
+
+
+def test_memory_limit_turns_a_huge_allocation_into_a_failed_test(tmp_path):
+    report = _grade_one(LIMITS / "hogs_memory.ipynb", tmp_path,
+                        limits=grading.Limits(cpu_seconds=0, memory_mb=4096))
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 3}
+    assert "MemoryError" in _question(report, "test_mean").message
+    assert "4,096 MiB" in report.limits
+
+
+def test_cpu_time_limit_stops_the_kernel(tmp_path):
+    report = _grade_one(LIMITS / "burns_cpu.ipynb", tmp_path, cell_timeout=60,
+                        limits=grading.Limits(cpu_seconds=8, memory_mb=0))
+    assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 0}
+    assert "CPU-time limit" in _question(report, "test_mean").message, report.to_markdown()
+    assert report.seconds < 40
+
+
+def test_after_a_timeout_later_cells_fail_fast(tmp_path):
+    report = _grade_one(LIMITS / "loop_everywhere.ipynb", tmp_path, after_timeout=0.5)
+    assert [q.status for q in report.questions] == ["timeout"] * 3
+    assert _question(report, "test_add").message.startswith("exceeded the 3 s")
+    for grade_id in ("test_mean", "test_norm"):
+        assert _question(report, grade_id).message.startswith("stopped after 0.5 s: an earlier cell")
+    # Without fast failing, three cells wait 3 s each; with it, 3 + 2 x 0.5.
+    assert report.seconds < 3 * CELL_TIMEOUT + 4
+
+
+def test_jobs_default_to_the_cores(capsys):
+    assert grading.default_jobs() == len(os.sched_getaffinity(0))
+    with pytest.raises(SystemExit):
+        grading.main(["grade", "--help"])
+    assert f"the {grading.default_jobs()} CPU cores" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------------------

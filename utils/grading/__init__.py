@@ -27,8 +27,9 @@ into points. Student code runs with the grader's permissions: this stops edited,
 weakened test cells, not a deliberately malicious program (use a container for that).
 
 Modules, one per idea: ``markers`` (what a cell is; parsing a solution), ``release`` (stubbing
-and the leak check), ``running`` (nbval in a subprocess, limits), ``grader`` (one or many
-submissions), ``reports`` (Markdown, JSON, gradebook), ``cli`` (the command line).
+and the leak check), ``running`` (nbval in a subprocess, limits), ``sandbox`` (bwrap, CPU and
+memory limits), ``preflight`` (declared data), ``grader`` (one or many submissions),
+``reports`` (Markdown, JSON, HTML, gradebook), ``manual`` (hand grading), ``cli``.
 """
 
 from .markers import (ANSWER_STUB, BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN,
@@ -36,10 +37,13 @@ from .markers import (ANSWER_STUB, BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_
                       Solution, TestCell, cell_role, load_solution, load_solutions,
                       parse_solution, read_notebook)
 from .release import find_leaks, make_assignment, notebook_text, release
-from .reports import Question, Report, _num, write_gradebook
+from .reports import Question, Report, _num, load_reports, write_gradebook
 from .running import DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT, KernelDied
-from .grader import (build_graded_notebook, expand_submissions, fill_ungraded, grade,
-                     grade_submission, identify)
+from .grader import (GradingWarning, build_graded_notebook, default_jobs, expand_submissions,
+                     fill_ungraded, grade, grade_submission, identify)
+from .sandbox import Limits, Sandbox, SandboxUnavailable, find_sandbox
+from .manual import ManualScoresError, collect, finish, student_answers
+from .preflight import PreflightError, missing_requirements, preflight
 from .cli import main
 
 __all__ = [
@@ -49,5 +53,7 @@ __all__ = [
     "read_notebook", "find_leaks", "make_assignment", "notebook_text", "release", "Question",
     "Report", "write_gradebook", "DEFAULT_CELL_TIMEOUT", "DEFAULT_TIMEOUT", "KernelDied",
     "build_graded_notebook", "expand_submissions", "fill_ungraded", "grade",
-    "grade_submission", "identify", "main",
+    "grade_submission", "identify", "main", "PreflightError", "missing_requirements", "preflight",
+    "ManualScoresError", "collect", "finish", "student_answers", "load_reports",
+    "Limits", "Sandbox", "SandboxUnavailable", "find_sandbox", "GradingWarning", "default_jobs",
 ]

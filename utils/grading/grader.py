@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import secrets
 import shutil
@@ -16,9 +16,12 @@ from typing import Iterable
 import nbformat
 
 from .markers import (BEGIN_HIDDEN, END_HIDDEN, Solution, TestCell, _source, cell_role,
-                      load_solutions)
-from .reports import Question, Report, _describe, _first_lines, _num, write_gradebook
-from .running import DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT, _run_notebook
+                      load_solutions, read_notebook)
+from .manual import finish, write_report
+from .preflight import preflight
+from .reports import Question, Report, _describe, _first_lines, _num
+from .running import DEFAULT_AFTER_TIMEOUT, DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT, _run_notebook
+from .sandbox import DEFAULT_CPU_TIME, DEFAULT_MEMORY_MB, Limits, Sandbox, find_sandbox
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,14 +149,23 @@ def identify(nb, solutions: dict[str, Solution], expected: str | None = None
 def grade_submission(path: Path, solutions: dict[str, Solution], out_dir: Path, *,
                      student: str | None = None, assignment: str | None = None,
                      cell_timeout: float = DEFAULT_CELL_TIMEOUT, timeout: float = DEFAULT_TIMEOUT,
-                     keep_work: bool = False) -> Report:
-    """Grade one submission; never raises for bad input: problems go into the report."""
+                     keep_work: bool = False, sandbox: Sandbox | None = None,
+                     limits: Limits | None = None,
+                     after_timeout: float = DEFAULT_AFTER_TIMEOUT) -> Report:
+    """Grade one submission; never raises for bad input: problems go into the report.
+
+    ``sandbox``: how the kernel is isolated (default: find_sandbox("auto")); ``limits``: its
+    CPU time and memory; ``after_timeout``: the limit per cell once a cell has timed out."""
     # Absolute paths: the grading subprocess runs in a scratch folder, not in our cwd.
     path, out_dir = Path(path).resolve(), Path(out_dir).resolve()
+    sandbox = sandbox or find_sandbox("auto")
+    limits = limits or Limits()
     started = time.monotonic()
-    report = Report(student or path.stem, str(path), assignment)
+    report = Report(student or path.stem, str(path), assignment, sandboxed=sandbox.used,
+                    sandbox=sandbox.describe(), limits=limits.describe())
     try:
-        _grade_into(report, path, solutions, out_dir, assignment, cell_timeout, timeout, keep_work)
+        _grade_into(report, path, solutions, out_dir, assignment, cell_timeout, timeout, keep_work,
+                    sandbox, limits, after_timeout)
     except Exception as exc:  # the grader's own fault: say so, award nothing
         report.questions = []
         report.problems.append(f"Internal grader error ({type(exc).__name__}: "
@@ -169,11 +181,14 @@ def fill_ungraded(report: Report, solution: Solution) -> None:
     report.assignment = solution.name
     report.questions = [Question(t.grade_id, 0.0, t.points, "not run", "submission not graded")
                         for t in solution.tests]
+    if not report.manual:
+        report.manual = [{"grade_id": m.grade_id, "possible": m.points, "points": None,
+                          "comment": ""} for m in solution.manual]
 
 
 def _grade_into(report: Report, path: Path, solutions: dict[str, Solution], out_dir: Path,
                 assignment: str | None, cell_timeout: float, timeout: float,
-                keep_work: bool) -> None:
+                keep_work: bool, sandbox: Sandbox, limits: Limits, after_timeout: float) -> None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -199,7 +214,8 @@ def _grade_into(report: Report, path: Path, solutions: dict[str, Solution], out_
         return
     report.assignment = name
     solution = solutions[name]
-    report.manual = [{"grade_id": m.grade_id, "possible": m.points} for m in solution.manual]
+    report.manual = [{"grade_id": m.grade_id, "possible": m.points, "points": None, "comment": ""}
+                     for m in solution.manual]
     sentinel = f"grading-sentinel-{secrets.token_hex(12)}"
     graded, code_map, problems = build_graded_notebook(nb, solution, sentinel)
     report.problems.extend(problems)
@@ -208,11 +224,14 @@ def _grade_into(report: Report, path: Path, solutions: dict[str, Solution], out_
     work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{report.student}-", dir=work_root))
     try:
-        records, limit_hit, log_tail = _run_notebook(graded, work, sentinel, cell_timeout, timeout)
+        records, limit_hit, log_tail = _run_notebook(graded, work, sentinel, cell_timeout, timeout,
+                                                     sandbox, limits, after_timeout)
     finally:
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
-    _score(report, solution, code_map, records, limit_hit, log_tail, cell_timeout, timeout)
+            Path(f"{work}.log").unlink(missing_ok=True)
+    _score(report, solution, code_map, records, limit_hit, log_tail, cell_timeout, timeout,
+           after_timeout)
 
 
 def _failing_line(traceback: str, test: TestCell) -> str:
@@ -234,7 +253,7 @@ def _failing_line(traceback: str, test: TestCell) -> str:
 
 
 def _score(report: Report, solution: Solution, code_map, records, limit_hit, log_tail,
-           cell_timeout, timeout) -> None:
+           cell_timeout, timeout, after_timeout=0.0) -> None:
     by_cell = {r["cell"]: r for r in records if r.get("cell") is not None}
     tests = {t.grade_id: t for t in solution.tests}
     collected = any("collected" in r for r in records)
@@ -254,12 +273,18 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
                 message = "no result"
         elif record["exception"] == "KernelDied":
             status, message = "error", "the kernel died while running this cell (or just before)"
+            if "CPU-time" in record["message"]:
+                message += ": it had used up its CPU-time limit"
             death = death or f"the kernel died at {where}"
         elif "Kernel dead" in record["message"]:
             status = "not run"
             message = f"the kernel had stopped ({death or 'in an earlier cell'})"
         elif record["message"].startswith("Timeout"):
             status, message = "timeout", f"exceeded the {_num(cell_timeout)} s time limit per cell"
+            if record.get("fast_fail"):
+                message = (f"stopped after {_num(after_timeout)} s: an earlier cell had run past "
+                           "its time limit, so later cells get only that long (a looping "
+                           "function would otherwise cost every cell that calls it the full limit)")
             if "Failed to interrupt" in record["message"]:
                 message += " and could not be interrupted, so the kernel was stopped"
                 death = death or f"{where} ran past its time limit and ignored the interrupt"
@@ -322,21 +347,65 @@ def expand_submissions(items: Iterable[Path]) -> list[Path]:
     return paths
 
 
+class GradingWarning(UserWarning):
+    """Grading runs, but less safely than it should (e.g. without a sandbox)."""
+
+
+def default_jobs() -> int:
+    """Notebooks graded at once by default: one per CPU core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _assignments_to_grade(paths: list[Path], solutions: dict[str, Solution],
+                          assignment: str | None) -> set[str]:
+    """The assignments a batch will be graded as (for the preflight); unreadable files and
+    unknown assignments are left to grading, which reports them per submission."""
+    if assignment is not None:
+        return {assignment} & set(solutions)
+    names = set()
+    for path in paths:
+        try:
+            nb = read_notebook(path)
+            name, _ = identify(nb, solutions)
+        except Exception:
+            continue
+        if name is not None:
+            names.add(name)
+    return names
+
+
 def grade(submissions: Iterable[Path], out_dir: Path, solutions_dir: Path = Path("solutions"), *,
           assignment: str | None = None, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
-          timeout: float = DEFAULT_TIMEOUT, jobs: int = 1, keep_work: bool = False
+          timeout: float = DEFAULT_TIMEOUT, jobs: int | None = None, keep_work: bool = False,
+          sandbox: str | Sandbox = "auto", cpu_time: float = DEFAULT_CPU_TIME,
+          memory_mb: int = DEFAULT_MEMORY_MB, after_timeout: float = DEFAULT_AFTER_TIMEOUT
           ) -> list[Report]:
-    """Grade submissions into out_dir: STUDENT.md and STUDENT.json each, and gradebook.csv."""
+    """Grade submissions into out_dir: STUDENT.md and STUDENT.json each, and gradebook.csv.
+
+    ``jobs``: notebooks graded at once (default: the number of CPU cores). ``sandbox``:
+    "auto", "bwrap" or "none" (see utils.grading.sandbox). Raises PreflightError (and writes
+    nothing) when an assignment's declared data is missing, and SandboxUnavailable when
+    sandbox="bwrap" cannot run."""
     out_dir = Path(out_dir)
     solutions = load_solutions(solutions_dir)
     paths = expand_submissions(submissions)
     names = _student_names(paths)
+    preflight(solutions[name] for name in _assignments_to_grade(paths, solutions, assignment))
+    sandbox = sandbox if isinstance(sandbox, Sandbox) else find_sandbox(sandbox)
+    if not sandbox.used:
+        warnings.warn(f"grading {sandbox.describe()}", GradingWarning, stacklevel=2)
+    limits = Limits(cpu_time, memory_mb)
+    jobs = default_jobs() if jobs is None else jobs
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def one(args):
         path, name = args
         return grade_submission(path, solutions, out_dir, student=name, assignment=assignment,
-                                cell_timeout=cell_timeout, timeout=timeout, keep_work=keep_work)
+                                cell_timeout=cell_timeout, timeout=timeout, keep_work=keep_work,
+                                sandbox=sandbox, limits=limits, after_timeout=after_timeout)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         reports = list(pool.map(one, zip(paths, names)))
@@ -347,13 +416,13 @@ def grade(submissions: Iterable[Path], out_dir: Path, solutions_dir: Path = Path
         for r in reports:
             if r.assignment is None and not r.questions:
                 fill_ungraded(r, solutions[only])
-    for report in reports:
-        (out_dir / f"{report.student}.md").write_text(report.to_markdown(), encoding="utf-8")
-        (out_dir / f"{report.student}.json").write_text(
-            json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    write_gradebook(reports, out_dir / "gradebook.csv", solutions)
     work_root = out_dir / ".work"
     if work_root.exists() and not keep_work:
         shutil.rmtree(work_root, ignore_errors=True)
-    return reports
+    for report in reports:
+        write_report(out_dir, report)
+    # Hand-graded scores already in OUT/manual.csv carry over; the gradebook covers every
+    # report in OUT, so regrading one student updates only their row.
+    merged = {r.student: r for r in finish(out_dir, solutions)}
+    return [merged.get(r.student, r) for r in reports]
 
