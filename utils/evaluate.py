@@ -215,9 +215,10 @@ def _answer(kv, abc: np.ndarray, stop, method: str, discard_inputs: bool) -> lis
             norms = np.linalg.norm(mean, axis=1, keepdims=True)
             mean = (mean * (1.0 / np.where(norms > 0, norms, 1.0))).astype(np.float32)
             scores = kv._scores(mean, stop)
-        else:
-            shifted = [(1 + kv._scores(x, stop)) / 2 for x in (b, c, a)]
-            scores = shifted[0] * shifted[1] / (shifted[2] + 0.000001)
+        else:  # in place, the same float operations as gensim's ((1 + cos) / 2 ...)
+            scores = kv._scores(b, stop).add_(1).div_(2)
+            scores.mul_(kv._scores(c, stop).add_(1).div_(2))
+            scores.div_(kv._scores(a, stop).add_(1).div_(2).add_(0.000001))
         if discard_inputs:
             scores.scatter_(1, torch.from_numpy(rows).to(scores.device), float("-inf"))
         answers.extend(scores.argmax(dim=1).tolist())
