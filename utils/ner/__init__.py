@@ -8,7 +8,7 @@
 """
 from utils.ner.conll import (NERFormatError, Sentence, iob1_to_bio, load_conll2003, load_wikigold, read_conll,
                              split_tag, tag_set, wikigold_splits)
-from utils.ner.metrics import ERROR_KINDS, EntityScores, Score, entities, entity_errors, entity_scores
+from utils.ner.metrics import ERROR_KINDS, PAPER_TABLE4, PAPER_TABLE4_SOURCE, EntityScores, Score, entities, entity_errors, entity_scores
 from utils.ner.model import (NONLINEARITIES, WindowClassifier, binary_window_loss_and_grads, predict_scores,
                              train_classifier)
 from utils.ner.tagger import MostFrequentTagBaseline, TaggerConfig, WindowTagger
@@ -17,7 +17,7 @@ from utils.ner.windows import (CASINGS, PAD_LEFT, PAD_RIGHT, UNKNOWN, WindowData
 
 __all__ = [
     "NERFormatError", "Sentence", "iob1_to_bio", "load_conll2003", "load_wikigold", "read_conll", "split_tag",
-    "tag_set", "wikigold_splits", "ERROR_KINDS", "entity_errors", "MostFrequentTagBaseline", "EntityScores", "Score", "entities", "entity_scores", "NONLINEARITIES",
+    "tag_set", "wikigold_splits", "ERROR_KINDS", "PAPER_TABLE4", "PAPER_TABLE4_SOURCE", "entity_errors", "MostFrequentTagBaseline", "EntityScores", "Score", "entities", "entity_scores", "NONLINEARITIES",
     "WindowClassifier", "binary_window_loss_and_grads", "predict_scores", "train_classifier", "TaggerConfig",
     "WindowTagger", "CASINGS", "PAD_LEFT", "PAD_RIGHT", "UNKNOWN", "WindowData", "WindowVocabulary", "casing",
     "coverage", "embedding_matrix", "make_windows", "window_tokens",
