@@ -168,6 +168,11 @@ def test_lecture_01_explorer_answers_in_the_browser(browser, lab, tmp_path):
     # Live slides in JupyterLab: the RISE extension loaded beside the pinned JupyterLab.
     assert page.evaluate("window.jupyterapp.commands.hasCommand('RISE:slideshow')"), \
         "jupyterlab-rise is not loaded: live slides would not work"
+    # RISE's preview renders the open notebook as reveal.js slides in a panel beside it.
+    page.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
+    rise = page.frame_locator("iframe").last
+    rise.locator(".reveal .slides section").first.wait_for()
+    _screenshot(page, tmp_path, "lecture01_rise_preview")
     page.close()
 
 
