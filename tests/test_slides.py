@@ -43,6 +43,17 @@ def test_rules():
                                "subslide"]
 
 
+def test_long_code_with_a_short_output_joins_the_slide():
+    nb = new_notebook(cells=[
+        new_markdown_cell("## An idea"),
+        new_code_cell("\n".join(f"check_{i}()" for i in range(20)),
+                      outputs=[new_output("stream", name="stdout", text="all checks pass\n")]),
+    ])
+    tag_notebook(nb)
+    assert slide_types(nb) == ["slide", "-"]
+    assert deck_notebook(nb).cells[1].metadata["transient"] == {"remove_source": True}
+
+
 def test_tagging_is_idempotent_and_keeps_hand_set_types():
     nb = toy_lecture()
     nb.cells[3].metadata["slideshow"] = {"slide_type": "subslide"}   # set by hand

@@ -13,7 +13,8 @@ never changed, so running the tagger again changes nothing):
 - the set-up cell (imports, the FULL_RUN switch, seeding) -> "skip";
 - a cell that draws a figure -> "subslide": the picture gets a slide of its own;
 - long code (more than LONG_CODE lines) that prints nothing -> "notes" (speaker notes, "s");
-- other code -> "-" (stays on the current slide) while it fits, else "subslide";
+- other code -> "-" (stays on the current slide) while it fits, else "subslide" (long code
+  counts only its output: the deck shows no more of it);
 - raw cells -> "skip".
 
 **Building** tags a copy of each notebook (the committed notebook is not touched), hides the
@@ -98,7 +99,8 @@ def suggest_slide_type(cell, room: int) -> tuple[str, int]:
     source_lines = len(_lines(cell.source))
     if source_lines > LONG_CODE and not cell.get("outputs"):
         return "notes", room
-    height = min(source_lines, LONG_CODE) + _output_lines(cell)
+    # The deck hides the source of long code (deck_notebook), so only its output takes room.
+    height = (0 if source_lines > LONG_CODE else source_lines) + _output_lines(cell)
     if height <= room:
         return "-", room - height
     return "subslide", SLIDE_HEIGHT - height
