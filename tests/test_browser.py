@@ -283,11 +283,12 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
             const top = sub.parentElement.closest('section') || sub;
             const tops = [...document.querySelectorAll('.slides > section')];
             return [tops.indexOf(top), top === sub ? 0 : [...top.children].filter(c => c.tagName === 'SECTION').indexOf(sub)]; }""")
-        for _ in range(h - 2):
+        for step in range(3, h + 1):
             page.keyboard.press("ArrowRight")
-        for _ in range(v):
+            page.wait_for_function(f"location.hash === '#/{step}'")
+        for step in range(1, v + 1):
             page.keyboard.press("ArrowDown")
-        page.wait_for_function(f"location.hash === '#/{h}' + ({v} ? '/{v}' : '')")
+            page.wait_for_function(f"location.hash === '#/{h}/{step}'")
         page.wait_for_timeout(1000)  # let the slide transition finish before the picture is taken
         picture = page.locator("section.present img").first.bounding_box()
         assert picture and picture["width"] > 300 and 0 <= picture["y"] < 800, f"the figure is not on screen: {picture}"

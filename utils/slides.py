@@ -7,7 +7,7 @@
 rules (a cell whose type was set by hand, in JupyterLab's property inspector or RISE, is
 never changed, so running the tagger again changes nothing):
 
-- markdown that starts with a heading -> "slide" (one idea per slide);
+- markdown with a heading (usually its first line) -> "slide" (one idea per slide);
 - other markdown -> "fragment" (it appears on the next key press, below what is there) while
   the slide still has room, else "subslide" (a new slide below, reached with the down arrow);
 - the set-up cell (imports, the FULL_RUN switch, seeding) -> "skip";
@@ -44,6 +44,7 @@ LONG_CODE = 12       # source lines beyond which code goes to the notes or has i
 FIGURE_CODE = 3      # a figure's slide shows its code only if it is this short: the picture comes first
 SLIDE_HEIGHT = 16    # estimated lines that fit on one slide at the deck's font size
 _IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _SETUP_LINE = re.compile(r"^\s*(import |from \S+ import |[A-Z][A-Z0-9_]* = |seed_everything\(|%matplotlib)")
 
 
@@ -87,7 +88,7 @@ def suggest_slide_type(cell, room: int) -> tuple[str, int]:
     if cell.cell_type == "markdown":
         lines = _lines(cell.source)
         height = len(lines) + 2 * sum("$$" in line for line in lines)  # display maths is tall
-        if lines and lines[0].lstrip().startswith("#"):
+        if any(_HEADING.match(line) for line in lines):  # a heading anywhere starts a new idea
             return "slide", SLIDE_HEIGHT - height
         if height <= room:
             return "fragment", room - height
