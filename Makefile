@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # (or install their own build first: pyproject.toml only asks for torch>=2.2).
 TORCH  ?= torch==2.13.0
 
-.PHONY: course test env release grade benchmark slides clean
+.PHONY: course test env release grade benchmark slides table3 clean
 
 env: $(VENV)/.installed
 
@@ -36,8 +36,9 @@ JOBS        ?= 1
 grade: env
 	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
-## Word2vec speed and quality against gensim (needs WV_MIRROR for the benchmark corpus).
+## Word2vec speed and quality against gensim and word2vec.c (needs WV_MIRROR for the benchmark corpus).
 benchmark: env
+	$(PY) -m pip install -e ".[dev,bench]"
 	$(PY) benchmarks/bench_word2vec.py
 
 ## Every lecture as reveal.js slides that work offline: build/slides/*.slides.html (+ vendor/).
@@ -48,6 +49,10 @@ slides: env node_modules/.package-lock.json
 # reveal.js, MathJax 2, require.js and jQuery at the versions package-lock.json pins.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
+
+## The GloVe paper's Table 3 on the benchmark corpus -> benchmarks/results/table3.csv (needs WV_MIRROR).
+table3: env
+	$(PY) benchmarks/table3.py
 
 clean:
 	rm -rf build

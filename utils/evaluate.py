@@ -5,12 +5,34 @@ compare several models (and the GloVe paper's published numbers) side by side.
     ours = evaluate_all(kv)                          # kv: utils.vectors.WordVectors
     print(table({**PAPER_TABLE3, "GloVe 6B 50d (ours)": ours}))
     print(table({"GloVe 6B 50d (ours)": ours["oov"]}))   # % of pairs / questions skipped
+    print(report({"random": evaluate_all(random_kv), "ours": ours}))   # scores + coverage
+    assert_beats(ours, baseline=evaluate_all(random_kv), columns=["ws353", "men"], margin=10)
 
 Word similarity: Spearman rank correlation x 100 between cosine similarity and human
 scores (`WordVectors.evaluate_word_pairs`, gensim's rules: case-insensitive, pairs with a
 word outside the first `restrict_vocab` words skipped). Analogies: accuracy in % with
 3CosAdd (`WordVectors.evaluate_word_analogies`), overall and split as word2vec splits the
 Google set: sections named "gram..." are syntactic, the others semantic.
+
+Analogy variants (`evaluate_analogies(method=..., discard_inputs=...)`), for the lecture's
+"why are the input words discarded?" and Levy & Goldberg's (2014) 3CosMul:
+
+    3CosAdd:  d = argmax_i cos(x_i, x_b - x_a + x_c)
+    3CosMul:  d = argmax_i cos'(x_i, x_b) cos'(x_i, x_c) / (cos'(x_i, x_a) + 1e-6),  cos' = (1 + cos) / 2
+
+with i over the first `restrict_vocab` words, a, b and c excluded unless
+`discard_inputs=False`. Every variant answers what gensim answers on the same vectors:
+3CosAdd with discarding is gensim's `evaluate_word_analogies`; 3CosMul with discarding is
+the first word of `most_similar_cosmul`; without discarding, the argmax of gensim's full
+score arrays (`most_similar(..., topn=None)`, whose arrays include the inputs).
+
+SCWS (Huang et al. 2012) gives each word pair in two sentence contexts. Single-vector
+models cannot use a context, so, as the GloVe paper scores its Table 3, each of the 2,003
+rows is scored as a plain word pair: cosine of the two words' vectors against the mean
+human rating (`scws_word_pairs`). 241 rows pair a word with itself in two contexts
+("bank" by a river, "bank" lending money: ratings 0-10) and 17 rows repeat a pair: a
+single vector gives each of these one cosine whatever the contexts, which caps what such a
+model can reach. Multi-prototype models (lecture 06) are what SCWS was made for.
 """
 
 from __future__ import annotations
@@ -21,12 +43,18 @@ import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
+import torch
+
 from utils import data
 
 __all__ = [
-    "SIMILARITY_SETS", "PAPER_TABLE3", "PAPER_TABLE3_SOURCE", "evaluate_all", "evaluate_similarity",
-    "evaluate_analogies", "table",
+    "SIMILARITY_SETS", "ANALOGY_METHODS", "PAPER_TABLE3", "PAPER_TABLE3_SOURCE", "evaluate_all",
+    "evaluate_similarity", "evaluate_analogies", "analogy_sections", "scws_word_pairs", "table",
+    "report", "assert_beats",
 ]
+
+ANALOGY_METHODS = ("3cosadd", "3cosmul")
 
 SIMILARITY_SETS = ("ws353", "ws353-sim", "ws353-rel", "simlex999", "men", "rw", "mc30", "rg65")
 """Word-similarity sets `evaluate_all` scores by default (names of `utils.data.fetch`).
@@ -69,26 +97,58 @@ def evaluate_similarity(kv, name: str, restrict_vocab: int | None = 30000) -> tu
     return 100 * float(spearman.statistic), float(oov)
 
 
-def _evaluate_scws(kv, path: Path, restrict_vocab) -> tuple[float, float]:
-    # ratings.txt: id, word1, POS1, word2, POS2, context1, context2, mean rating, 10 ratings.
-    # Without contexts, each pair is an ordinary word pair: reuse evaluate_word_pairs' rules.
+def scws_word_pairs(path=None) -> list[tuple[str, str, float]]:
+    """SCWS without its contexts: (word1, word2, mean rating 0-10) for each of its rows.
+
+    ratings.txt has, tab-separated: id, word1, POS1, word2, POS2, context1, context2, mean
+    rating, then the 10 individual ratings. Pairs repeat (same words, other contexts)."""
+    path = data.fetch("scws", quiet=True) if path is None else path
     rows = []
     for line in Path(path).read_text(encoding="utf8").splitlines():
         fields = line.split("\t")
         if len(fields) >= 8:
-            rows.append(f"{fields[1]}\t{fields[3]}\t{fields[7]}")
-    with tempfile.TemporaryDirectory() as tmp:
-        pairs = Path(tmp) / "scws-pairs.tsv"
-        pairs.write_text("\n".join(rows) + "\n", encoding="utf8")
-        _, spearman, oov = kv.evaluate_word_pairs(pairs, restrict_vocab=restrict_vocab)
-    return 100 * float(spearman.statistic), float(oov)
+            rows.append((fields[1], fields[3], float(fields[7])))
+    return rows
 
 
-def evaluate_analogies(kv, name: str = "questions-words", restrict_vocab: int | None = 30000) -> dict[str, float]:
+def _evaluate_scws(kv, path: Path, restrict_vocab) -> tuple[float, float]:
+    """Each row as a plain word pair, by gensim's `evaluate_word_pairs` rules (case-insensitive,
+    a word outside the first `restrict_vocab` skips the pair, OOV % of all rows).
+
+    SCWS has 241 rows whose two words are the same ("bank"/"bank" in two contexts): their
+    cosine is 1 up to the last float32 bit, so Spearman's ranks among them come from
+    rounding (0.2 points of the score for GloVe 6B 50d). To give gensim's score exactly, each cosine is computed with gensim's own
+    arithmetic (`KeyedVectors.similarity`: unit vectors scaled in float64 by BLAS, then a
+    float32 dot product), not with WordVectors' batched one."""
+    from scipy import stats
+    from scipy.linalg.blas import dnrm2, dscal
+
+    def unit(vector):  # gensim.matutils.unitvec on a float32 row
+        length = dnrm2(vector)
+        return dscal(1.0 / length, vector).astype(vector.dtype) if length > 0 else vector
+
+    stop = kv._stop(restrict_vocab)
+    ok_vocab = {w.upper(): i for i, w in reversed(list(enumerate(kv.index_to_key[:stop])))}
+    gold, model, oov = [], [], 0
+    for a, b, rating in scws_word_pairs(path):
+        ia, ib = ok_vocab.get(a.upper()), ok_vocab.get(b.upper())
+        if ia is None or ib is None:
+            oov += 1
+            continue
+        gold.append(rating)
+        model.append(np.dot(unit(kv.vectors[ia]), unit(kv.vectors[ib])))
+    if not gold:
+        raise ValueError(f"every SCWS pair is out of vocabulary for {kv}")
+    return 100 * float(stats.spearmanr(gold, model).statistic), 100 * oov / (len(gold) + oov)
+
+
+def evaluate_analogies(kv, name: str = "questions-words", restrict_vocab: int | None = 30000,
+                       method: str = "3cosadd", discard_inputs: bool = True) -> dict[str, float]:
     """Analogy accuracy in % ("analogy", "semantic", "syntactic") and the % of questions
-    skipped for out-of-vocabulary words ("oov")."""
+    skipped for out-of-vocabulary words ("oov"). `method` is "3cosadd" or "3cosmul";
+    `discard_inputs=False` lets a, b or c be the answer (see the module docstring)."""
     path = data.fetch(name, quiet=True)
-    score, sections = kv.evaluate_word_analogies(path, restrict_vocab=restrict_vocab)
+    score, sections = analogy_sections(kv, path, restrict_vocab, method, discard_inputs)
     parts = {"semantic": [0, 0], "syntactic": [0, 0]}
     for section in sections[:-1]:  # the last one is "Total accuracy"
         part = parts["syntactic" if section["section"].startswith("gram") else "semantic"]
@@ -104,27 +164,87 @@ def evaluate_analogies(kv, name: str = "questions-words", restrict_vocab: int | 
     }
 
 
+def analogy_sections(kv, analogies, restrict_vocab: int | None = 30000, method: str = "3cosadd",
+                     discard_inputs: bool = True) -> tuple[float, list[dict]]:
+    """(score, sections) exactly as `WordVectors.evaluate_word_analogies` (and gensim) return
+    them, for any `method` and `discard_inputs`. Questions are read and skipped by gensim's
+    rules (case-insensitive; a word outside the first `restrict_vocab` skips the question)."""
+    if method not in ANALOGY_METHODS:
+        raise ValueError(f"method must be one of {ANALOGY_METHODS}, not {method!r}")
+    if method == "3cosadd" and discard_inputs:
+        return kv.evaluate_word_analogies(analogies, restrict_vocab=restrict_vocab)
+    stop = kv._stop(restrict_vocab)
+    keys = kv.index_to_key[:stop]
+    ok_vocab = {w.upper(): i for i, w in reversed(list(enumerate(keys)))}  # most frequent spelling wins
+    sections, questions = [], []
+    with open(analogies, encoding="utf8") as fin:
+        for line in fin:
+            if line.startswith(": "):
+                sections.append({"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []})
+                continue
+            words = tuple(w.upper() for w in line.split())
+            if len(words) != 4 or not sections:
+                continue
+            if all(w in ok_vocab for w in words):
+                questions.append((sections[-1], words))
+    if questions:
+        abc = np.array([[ok_vocab[w] for w in words[:3]] for _, words in questions], dtype=np.int64)
+        predicted = _answer(kv, abc, stop, method, discard_inputs)
+        for (section, words), index in zip(questions, predicted):
+            section["correct" if keys[index].upper() == words[3] else "incorrect"].append(words)
+    correct = [q for s in sections for q in s["correct"]]
+    incorrect = [q for s in sections for q in s["incorrect"]]
+    sections.append({"section": "Total accuracy", "correct": correct, "incorrect": incorrect})
+    score = len(correct) / (len(correct) + len(incorrect)) if questions else 0.0
+    return score, sections
+
+
+def _answer(kv, abc: np.ndarray, stop, method: str, discard_inputs: bool) -> list[int]:
+    """Row of the best answer to each question (ia, ib, ic), in blocks of questions. The
+    arithmetic is gensim's (most_similar's mean of unit vectors, most_similar_cosmul's
+    shifted cosines), so the answers are gensim's, ties included."""
+    normed = kv.get_normed_vectors()
+    width = len(kv) if stop is None else min(stop, len(kv))
+    block = max(1, (1 << 23) // (3 * width))
+    answers: list[int] = []
+    for start in range(0, len(abc), block):
+        rows = abc[start:start + block]
+        a, b, c = (normed[rows[:, j]] for j in range(3))
+        if method == "3cosadd":
+            mean = ((b + c) - a).astype(np.float64) / 3.0  # gensim: weights (1, 1, -1) / 3
+            norms = np.linalg.norm(mean, axis=1, keepdims=True)
+            mean = (mean * (1.0 / np.where(norms > 0, norms, 1.0))).astype(np.float32)
+            scores = kv._scores(mean, stop)
+        else:
+            shifted = [(1 + kv._scores(x, stop)) / 2 for x in (b, c, a)]
+            scores = shifted[0] * shifted[1] / (shifted[2] + 0.000001)
+        if discard_inputs:
+            scores.scatter_(1, torch.from_numpy(rows).to(scores.device), float("-inf"))
+        answers.extend(scores.argmax(dim=1).tolist())
+    return answers
+
+
 def _count_questions(path: Path) -> int:
     with open(path, encoding="utf8") as f:
         return sum(1 for line in f if not line.startswith(": ") and len(line.split()) == 4)
 
 
 def evaluate_all(kv, similarity_sets: Sequence[str] = SIMILARITY_SETS, analogies: str | None = "questions-words",
-                 restrict_vocab: int | None = 30000) -> dict:
+                 restrict_vocab: int | None = 30000, analogy_method: str = "3cosadd") -> dict:
     """Score `kv` on every similarity set and the analogy set.
 
     Returns a dict: one Spearman x 100 per similarity set (keyed by its name), then
     "analogy", "semantic", "syntactic" accuracies in %, "oov" (a dict: % of pairs or
     questions skipped per set, "analogy" for the analogy set) and "restrict_vocab".
     Only the first `restrict_vocab` words answer (word2vec's and gensim's convention; None
-    for all): compare models with the same value.
+    for all): compare models with the same value. `analogy_method`: "3cosadd" or "3cosmul".
     """
     results: dict = {}
     oov: dict[str, float] = {}
     for name in similarity_sets:
         results[name], oov[name] = evaluate_similarity(kv, name, restrict_vocab)
     if analogies:
-        scores = evaluate_analogies(kv, analogies, restrict_vocab)
+        scores = evaluate_analogies(kv, analogies, restrict_vocab, method=analogy_method)
         oov["analogy"] = scores.pop("oov")
         results.update(scores)
     results["oov"] = oov
@@ -177,3 +297,51 @@ def table(results: Mapping[str, Mapping[str, object]], columns: Sequence[str] | 
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def report(results: Mapping[str, Mapping[str, object]], columns: Sequence[str] | None = None,
+           digits: int = 1) -> str:
+    """The scores table and, under it, the coverage of every score: % of pairs (similarity)
+    or questions (analogy) skipped as out of vocabulary, per model and column.
+
+    A score means little without its coverage (a model that knows only easy words skips the
+    hard pairs), so notebooks print scores with this rather than `table` alone. `results`
+    are `evaluate_all` dicts; "semantic" / "syntactic" take the analogy set's coverage.
+    """
+    scores = table(results, columns=columns, digits=digits)
+    columns = scores.splitlines()[0].split()[1:]
+    coverage = {}
+    for model, result in results.items():
+        oov = result.get("oov") if isinstance(result, Mapping) else None
+        if not isinstance(oov, Mapping):
+            raise ValueError(f"{model!r} has no 'oov' entry: pass evaluate_all's results to report()")
+        coverage[model] = {c: oov.get("analogy" if c in ("semantic", "syntactic") else c) for c in columns}
+    restrict = {r.get("restrict_vocab") for r in results.values()}
+    answered_by = (f"the first {restrict.pop():,} words answer" if len(restrict) == 1 and None not in restrict
+                   else "all words answer" if restrict == {None} else "models answer with different vocabularies")
+    return "\n".join([
+        f"scores: Spearman x 100 (similarity sets), accuracy % (analogy); {answered_by}",
+        scores,
+        "",
+        "% of pairs / questions skipped as out of vocabulary (OOV)",
+        table(coverage, columns=columns, digits=digits),
+    ])
+
+
+def assert_beats(results: Mapping[str, object], baseline: Mapping[str, object], columns: Sequence[str],
+                 margin: float) -> None:
+    """Raise AssertionError unless `results` beat `baseline` by more than `margin` points on
+    every one of `columns` (scores as `evaluate_all` returns them). Notebooks call this after
+    training, so nbval keeps the claim "the model learned something" true."""
+    if not columns:
+        raise ValueError("assert_beats needs at least one column to compare")
+    failures = []
+    for column in columns:
+        ours, theirs = results.get(column), baseline.get(column)
+        if not (_is_number(ours) and _is_number(theirs)):
+            raise ValueError(f"no score for {column!r} in both results (have {sorted(results)})")
+        if not ours > theirs + margin:
+            failures.append(f"{column}: {ours:.1f} vs baseline {theirs:.1f}")
+    if failures:
+        raise AssertionError(f"the model does not beat its baseline by more than {margin} points: "
+                             + "; ".join(failures))

@@ -23,24 +23,57 @@ def pca_2d(points: np.ndarray) -> np.ndarray:
 
 
 def plot_embeddings(points_2d: np.ndarray, words: Sequence[str], ax=None, title: str | None = None,
-                    colors: Sequence[str] | None = None):
-    """Scatter (n, 2) points and label each with its word. Returns the matplotlib Axes."""
+                    colors: Sequence[str] | None = None, equal_axes: bool = False):
+    """Scatter (n, 2) points and label each with its word (labels moved apart where they would
+    overlap). `equal_axes=True` gives both axes the same scale, as a picture of angles or
+    directions needs. Returns the matplotlib Axes."""
     points_2d = np.asarray(points_2d)
     if points_2d.shape != (len(words), 2):
         raise ValueError(f"need one 2-D point per word: got {points_2d.shape} points for {len(words)} words")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
     ax.scatter(points_2d[:, 0], points_2d[:, 1], c=colors if colors is not None else "tab:blue", s=25)
-    for (x, y), word in zip(points_2d, words):
-        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+    labels = [ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+              for (x, y), word in zip(points_2d, words)]
     if title:
         ax.set_title(title)
     ax.axhline(0, color="0.85", lw=0.8, zorder=0)
     ax.axvline(0, color="0.85", lw=0.8, zorder=0)
+    if equal_axes:
+        ax.set_aspect("equal", adjustable="datalim")
+    separate_labels(ax, labels)
     return ax
 
 
-def plot_word_groups(word_vectors, groups: Mapping[str, Sequence[str]], ax=None, title: str | None = None):
+def separate_labels(ax, labels, max_rounds: int = 200, step: float = 1.0) -> None:
+    """Move overlapping text labels apart, vertically in steps of `step` points, until none
+    covers another (or `max_rounds` passes). Each label keeps its anchor point; only its text
+    offset changes. Measures the real text sizes, so call it once the axes' limits are final.
+    """
+    if len(labels) < 2:
+        return
+    figure = ax.figure
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer).expanded(1.04, 1.1) for label in labels]
+    pixels = step * figure.dpi / 72  # the same step in display units
+    for _ in range(max_rounds):
+        moved = False
+        for i in range(len(labels)):
+            for j in range(i + 1, len(labels)):
+                if boxes[i].overlaps(boxes[j]):
+                    lower, upper = (i, j) if boxes[i].y0 <= boxes[j].y0 else (j, i)
+                    for k, sign in ((lower, -1), (upper, 1)):
+                        x, y = labels[k].xyann
+                        labels[k].xyann = (x, y + sign * step)
+                        boxes[k] = boxes[k].translated(0, sign * pixels)
+                    moved = True
+        if not moved:
+            return
+
+
+def plot_word_groups(word_vectors, groups: Mapping[str, Sequence[str]], ax=None, title: str | None = None,
+                     equal_axes: bool = False):
     """PCA picture of several named groups of words, one colour per group. Returns the Axes.
 
     `word_vectors` is anything indexable by a list of words returning (n, d) vectors
@@ -49,7 +82,8 @@ def plot_word_groups(word_vectors, groups: Mapping[str, Sequence[str]], ax=None,
     words = [w for group in groups.values() for w in group]
     palette = plt.get_cmap("tab10")
     colors = [palette(i % 10) for i, group in enumerate(groups.values()) for _ in group]
-    ax = plot_embeddings(pca_2d(word_vectors[words]), words, ax=ax, title=title, colors=colors)
+    ax = plot_embeddings(pca_2d(word_vectors[words]), words, ax=ax, title=title, colors=colors,
+                         equal_axes=equal_axes)
     for i, name in enumerate(groups):
         ax.scatter([], [], color=palette(i % 10), label=name)
     ax.legend(loc="best", fontsize=8, frameon=False)

@@ -659,12 +659,15 @@ class Word2Vec:
         *,
         checkpoint: str | Path | None = None,
         progress: bool = True,
+        on_epoch_end=None,
     ):
         """Train the remaining epochs (all of them, or those after a checkpoint) on `corpus`.
 
         corpus:     sentences (lists of words) or an EncodedCorpus over the model's vocabulary
         checkpoint: a file to save the model to after every epoch (atomically)
         progress:   show a progress bar with the loss and words/second
+        on_epoch_end: called as on_epoch_end(model) after every epoch (its history entry is
+                    written): e.g. to measure the objective on held-out pairs as training goes
         Returns `word_vectors()`. Raises TrainingDivergedError if the loss becomes NaN/inf
         or explodes (almost always a learning rate that is too high).
         """
@@ -693,6 +696,8 @@ class Word2Vec:
                 })
                 if checkpoint is not None:
                     self.save_checkpoint(checkpoint)
+                if on_epoch_end is not None:
+                    on_epoch_end(self)
         finally:
             bar.close()
         return self.word_vectors()
