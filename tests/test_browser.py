@@ -9,7 +9,8 @@ What it proves, as a student or an instructor would see it:
 - lecture 01 opens in JupyterLab, runs, and its explorer answers a typed word and analogy;
 - the embedding projector (a small notebook made here, so no lecture is modified) draws an
   ipympl canvas, names the point under the mouse, zooms on the wheel, and re-projects on input;
-- the RISE extension is loaded in this JupyterLab (live slides);
+- the RISE extension is loaded in this JupyterLab and previews lecture 01 as slides;
+- the Chinese README renders (with Debian's fonts-noto-cjk; skipped, saying so, without a CJK font);
 - a `make slides` deck shows its first slide, moves with the arrow keys, typesets its formulas
   with MathJax and loads its pictures, all from files beside it.
 """
@@ -71,6 +72,7 @@ def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 with a fresh token, serving a tmp folder (copies, never the lectures)."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(LECTURE_01, root / LECTURE_01.name)
+    shutil.copy(ROOT / "README.zh-CN.md", root / "README.zh-CN.md")
     nbformat.write(new_notebook(cells=[new_code_cell(source) for source in (
         "from utils.pretrained import load_glove_6b\nfrom utils.projector import EmbeddingProjector\n"
         "glove = load_glove_6b(50, max_words=20_000)",
@@ -109,6 +111,13 @@ def lab(tmp_path_factory):
         server.kill()
 
 
+def _dismiss_news(page) -> None:
+    """Close JupyterLab's "news?" notification, which would cover part of the screenshots."""
+    news = page.get_by_role("button", name="No", exact=True)
+    if news.count():
+        news.first.click()
+
+
 def _open_and_run_all(browser, lab, name: str):
     """A page with notebook `name` open in JupyterLab, all cells run (waits for the kernel to finish)."""
     url, token, _ = lab
@@ -125,9 +134,7 @@ def _open_and_run_all(browser, lab, name: str):
     page.wait_for_function("""() => {
         const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
         return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""")
-    news = page.get_by_role("button", name="No", exact=True)  # JupyterLab's "news?" notification
-    if news.count():
-        news.first.click()
+    _dismiss_news(page)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                           has_text="Traceback")
     assert errors.count() == 0, errors.first.inner_text()
@@ -168,6 +175,11 @@ def test_lecture_01_explorer_answers_in_the_browser(browser, lab, tmp_path):
     # Live slides in JupyterLab: the RISE extension loaded beside the pinned JupyterLab.
     assert page.evaluate("window.jupyterapp.commands.hasCommand('RISE:slideshow')"), \
         "jupyterlab-rise is not loaded: live slides would not work"
+    # RISE's preview renders the open notebook as reveal.js slides in a panel beside it.
+    page.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
+    rise = page.frame_locator("iframe").last
+    rise.locator(".reveal .slides section").first.wait_for()
+    _screenshot(page, tmp_path, "lecture01_rise_preview")
     page.close()
 
 
@@ -202,6 +214,27 @@ def test_projector_hover_zoom_and_input_in_the_browser(browser, lab, tmp_path):
                            "return now.url !== before.url && now.inked > 0.01; }", arg=before)
     page.wait_for_timeout(500)
     _screenshot(page, tmp_path, "projector_paris")
+    page.close()
+
+
+def test_chinese_readme_renders_in_jupyterlab(browser, lab, tmp_path):
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True) \
+        if shutil.which("fc-list") else None
+    if not fonts or not fonts.stdout.strip():
+        pytest.skip("no Chinese font installed (apt-get install fonts-noto-cjk): the page would show empty boxes")
+    url, token, _ = lab
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{url}/lab?token={token}&reset")
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')")
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:open', "
+                  "{path: 'README.zh-CN.md', factory: 'Markdown Preview'})")
+    heading = page.locator(".jp-RenderedMarkdown h1")
+    heading.wait_for()
+    assert "词向量" in heading.inner_text()
+    _dismiss_news(page)
+    assert page.locator(".jp-RenderedMarkdown table").count() >= 2  # the course map and the folders
+    _screenshot(page, tmp_path, "readme_zh_cn")
     page.close()
 
 
@@ -250,11 +283,12 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
             const top = sub.parentElement.closest('section') || sub;
             const tops = [...document.querySelectorAll('.slides > section')];
             return [tops.indexOf(top), top === sub ? 0 : [...top.children].filter(c => c.tagName === 'SECTION').indexOf(sub)]; }""")
-        for _ in range(h - 2):
+        for step in range(3, h + 1):
             page.keyboard.press("ArrowRight")
-        for _ in range(v):
+            page.wait_for_function(f"location.hash === '#/{step}'")
+        for step in range(1, v + 1):
             page.keyboard.press("ArrowDown")
-        page.wait_for_function(f"location.hash === '#/{h}' + ({v} ? '/{v}' : '')")
+            page.wait_for_function(f"location.hash === '#/{h}/{step}'")
         page.wait_for_timeout(1000)  # let the slide transition finish before the picture is taken
         picture = page.locator("section.present img").first.bounding_box()
         assert picture and picture["width"] > 300 and 0 <= picture["y"] < 800, f"the figure is not on screen: {picture}"

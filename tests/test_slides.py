@@ -33,6 +33,8 @@ def toy_lecture():
         new_markdown_cell("What the picture shows."),
         new_code_cell("\n".join(f"x{i} = {i}" for i in range(20))),
         new_markdown_cell("A long paragraph.\n" * 20),
+        new_markdown_cell("The end of one idea.\n\n## 2. The next idea\n\nIts first words."),
+        new_markdown_cell("#hashtag is not a heading"),
     ])
 
 
@@ -40,7 +42,18 @@ def test_rules():
     nb = toy_lecture()
     assert tag_notebook(nb) == len(nb.cells)
     assert slide_types(nb) == ["slide", "skip", "slide", "fragment", "-", "subslide", "subslide", "notes",
-                               "subslide"]
+                               "subslide", "slide", "fragment"]
+
+
+def test_long_code_with_a_short_output_joins_the_slide():
+    nb = new_notebook(cells=[
+        new_markdown_cell("## An idea"),
+        new_code_cell("\n".join(f"check_{i}()" for i in range(20)),
+                      outputs=[new_output("stream", name="stdout", text="all checks pass\n")]),
+    ])
+    tag_notebook(nb)
+    assert slide_types(nb) == ["slide", "-"]
+    assert deck_notebook(nb).cells[1].metadata["transient"] == {"remove_source": True}
 
 
 def test_tagging_is_idempotent_and_keeps_hand_set_types():

@@ -7,13 +7,14 @@
 rules (a cell whose type was set by hand, in JupyterLab's property inspector or RISE, is
 never changed, so running the tagger again changes nothing):
 
-- markdown that starts with a heading -> "slide" (one idea per slide);
+- markdown with a heading (usually its first line) -> "slide" (one idea per slide);
 - other markdown -> "fragment" (it appears on the next key press, below what is there) while
   the slide still has room, else "subslide" (a new slide below, reached with the down arrow);
 - the set-up cell (imports, the FULL_RUN switch, seeding) -> "skip";
 - a cell that draws a figure -> "subslide": the picture gets a slide of its own;
 - long code (more than LONG_CODE lines) that prints nothing -> "notes" (speaker notes, "s");
-- other code -> "-" (stays on the current slide) while it fits, else "subslide";
+- other code -> "-" (stays on the current slide) while it fits, else "subslide" (long code
+  counts only its output: the deck shows no more of it);
 - raw cells -> "skip".
 
 **Building** tags a copy of each notebook (the committed notebook is not touched), hides the
@@ -43,6 +44,7 @@ LONG_CODE = 12       # source lines beyond which code goes to the notes or has i
 FIGURE_CODE = 3      # a figure's slide shows its code only if it is this short: the picture comes first
 SLIDE_HEIGHT = 16    # estimated lines that fit on one slide at the deck's font size
 _IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _SETUP_LINE = re.compile(r"^\s*(import |from \S+ import |[A-Z][A-Z0-9_]* = |seed_everything\(|%matplotlib)")
 
 
@@ -86,7 +88,7 @@ def suggest_slide_type(cell, room: int) -> tuple[str, int]:
     if cell.cell_type == "markdown":
         lines = _lines(cell.source)
         height = len(lines) + 2 * sum("$$" in line for line in lines)  # display maths is tall
-        if lines and lines[0].lstrip().startswith("#"):
+        if any(_HEADING.match(line) for line in lines):  # a heading anywhere starts a new idea
             return "slide", SLIDE_HEIGHT - height
         if height <= room:
             return "fragment", room - height
@@ -98,7 +100,8 @@ def suggest_slide_type(cell, room: int) -> tuple[str, int]:
     source_lines = len(_lines(cell.source))
     if source_lines > LONG_CODE and not cell.get("outputs"):
         return "notes", room
-    height = min(source_lines, LONG_CODE) + _output_lines(cell)
+    # The deck hides the source of long code (deck_notebook), so only its output takes room.
+    height = (0 if source_lines > LONG_CODE else source_lines) + _output_lines(cell)
     if height <= room:
         return "-", room - height
     return "subslide", SLIDE_HEIGHT - height
