@@ -370,6 +370,15 @@ def test_loop_that_ignores_interrupts_stops_the_kernel_cleanly(batch):
     assert report.seconds < NOTEBOOK_TIMEOUT
 
 
+def test_locked_given_cells_are_locked_and_restored_at_grading(batch):
+    setup = _cells(grading.make_assignment(_toy()))["setup"]
+    assert (setup.metadata["editable"], setup.metadata["deletable"]) == (False, False)
+    assert setup.metadata["nbgrader"]["locked"] is True
+    report = batch["reports"]["edits_given"]
+    assert (report.score, report.possible) == (6, 6), report.to_markdown()
+    assert report.problems == ["Given cell `setup` had been changed; the original was used."]
+
+
 def test_kernel_that_dies_is_reported(batch):
     report = batch["reports"]["kernel_dies"]
     assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 0}
@@ -425,7 +434,7 @@ def test_grading_touches_only_its_output_folder(batch):
 
 
 def test_batch_is_quick(batch):
-    # 12 notebooks, two at a time; the two looping ones wait out their 3 s limits.
+    # 13 notebooks, two at a time; the two looping ones wait out their 3 s limits.
     assert batch["elapsed"] < 60
 
 
@@ -817,4 +826,4 @@ def test_odd_cells_are_plain_cells_not_crashes():
         None, grading.identify(nbformat.v4.new_notebook(), {"toy": toy})[1])
     nb, code_map, problems = grading.build_graded_notebook(odd, toy, "S")
     assert [info for kind, info in code_map if kind == "test"] == ["test_add", "test_mean", "test_norm"]
-    assert len(problems) == 3  # each test cell was missing and was put back
+    assert len(problems) == 4  # each test cell was missing and was put back; setup missing

@@ -16,7 +16,7 @@ from typing import Iterable
 import nbformat
 
 from .markers import (BEGIN_HIDDEN, END_HIDDEN, Solution, TestCell, _source, cell_role,
-                      load_solutions, read_notebook)
+                      load_solutions, locked, read_notebook)
 from .manual import finish, write_report
 from .preflight import preflight
 from .roster import match_roster, read_roster, safe_name
@@ -51,11 +51,19 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
     Returns (notebook, one (kind, info) per code cell in run order, problem lines); kind is
     "test" (info: grade_id) or "student" (info: the submission cell)."""
     tests = {t.grade_id: t for t in solution.tests}
+    given = {c.get("id"): c for c in solution.nb.cells if locked(c) and c.get("id")}
     problems: list[str] = []
     cells: list[dict] = []
     placed: dict[str, int] = {}
     for cell in submission.cells:
         key = _cell_key(cell)
+        if key in given and key not in tests:
+            original = given.pop(key)
+            if cell.get("cell_type") != original.get("cell_type") or \
+                    _plain(_source(cell)) != _plain(_source(original)):
+                problems.append(f"Given cell `{key}` had been changed; the original was used.")
+            cell = nbformat.from_dict({"cell_type": original.get("cell_type"), "id": key,
+                                       "metadata": {}, "source": _source(original)})
         if key in tests and key not in placed:
             if cell.get("cell_type") != "code" or _plain(_source(cell)) not in (
                     _plain(tests[key].visible), _plain(tests[key].source)):
@@ -67,6 +75,7 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
             problems.append(f"Test cell `{key}` appears more than once; only the first copy "
                             "was graded (the others ran as ordinary cells).")
         cells.append({"kind": "student", "cell": cell})
+    problems += [f"Given cell `{key}` was missing; grading ran without it." for key in given]
     # Put back deleted test cells: before the first later solution cell the submission has.
     keys = solution.keys()
     present = {(_cell_key(c["cell"]) if c["kind"] == "student" else c["grade_id"]) for c in cells}
