@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # (or install their own build first: pyproject.toml only asks for torch>=2.2).
 TORCH  ?= torch==2.13.0
 
-.PHONY: course test env release grade benchmark slides table3 clean
+.PHONY: course test env release grade benchmark slides table3 check manual merge clean
 
 env: $(VENV)/.installed
 
@@ -29,14 +29,24 @@ test: env
 release: env
 	$(PY) -m utils.grading release
 
-## Grade submissions: make grade SUBMISSIONS=submissions/hw1 OUT=grades/hw1 [ASSIGNMENT=hw1_cooccurrence_svd] [JOBS=2] [SANDBOX=bwrap]
+## Grade submissions: make grade SUBMISSIONS=submissions/hw1 OUT=grades/hw1 [ASSIGNMENT=hw1_cooccurrence_svd] [JOBS=2] [SANDBOX=bwrap] [ROSTER=roster.csv]
 ## (JOBS defaults to the number of CPU cores; SANDBOX to auto: bwrap when it works, else a warning)
 SUBMISSIONS ?= submissions
 OUT         ?= grades
 JOBS        ?=
 SANDBOX     ?= auto
 grade: env
-	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --sandbox $(SANDBOX) $(if $(JOBS),--jobs $(JOBS)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	$(PY) -m utils.grading grade $(SUBMISSIONS) --out $(OUT) --sandbox $(SANDBOX) $(if $(JOBS),--jobs $(JOBS)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ROSTER),--roster $(ROSTER))
+
+## Hand grading: make manual OUT=grades/hw1 (writes manual.html, manual.csv), fill in the CSV, make merge OUT=grades/hw1
+manual: env
+	$(PY) -m utils.grading manual $(OUT)
+merge: env
+	$(PY) -m utils.grading merge $(OUT)
+
+## For students: make check NOTEBOOK=my_hw1.ipynb (right assignment? readable? runs top to bottom?)
+check: env
+	$(PY) -m utils.grading check $(NOTEBOOK)
 
 ## Word2vec speed and quality against gensim and word2vec.c (needs WV_MIRROR for the benchmark corpus).
 benchmark: env

@@ -370,6 +370,15 @@ def test_loop_that_ignores_interrupts_stops_the_kernel_cleanly(batch):
     assert report.seconds < NOTEBOOK_TIMEOUT
 
 
+def test_locked_given_cells_are_locked_and_restored_at_grading(batch):
+    setup = _cells(grading.make_assignment(_toy()))["setup"]
+    assert (setup.metadata["editable"], setup.metadata["deletable"]) == (False, False)
+    assert setup.metadata["nbgrader"]["locked"] is True
+    report = batch["reports"]["edits_given"]
+    assert (report.score, report.possible) == (6, 6), report.to_markdown()
+    assert report.problems == ["Given cell `setup` had been changed; the original was used."]
+
+
 def test_kernel_that_dies_is_reported(batch):
     report = batch["reports"]["kernel_dies"]
     assert _points(report) == {"test_add": 1, "test_mean": 0, "test_norm": 0}
@@ -425,7 +434,7 @@ def test_grading_touches_only_its_output_folder(batch):
 
 
 def test_batch_is_quick(batch):
-    # 12 notebooks, two at a time; the two looping ones wait out their 3 s limits.
+    # 13 notebooks, two at a time; the two looping ones wait out their 3 s limits.
     assert batch["elapsed"] < 60
 
 
@@ -559,6 +568,115 @@ def test_written_answers_are_collected_scored_merged_and_survive_a_regrade(tmp_p
     with open(out / "gradebook.csv", newline="") as f:
         book = {r["student"]: r for r in csv.DictReader(f)}
     assert (book["ann"]["total"], book["bob"]["total"]) == ("7", "6.5")
+
+
+# --------------------------------------------------------------------------------------------
+# Fair tests on the real homework (no kernels)
+# --------------------------------------------------------------------------------------------
+
+def _hidden_line_numbers(source: str) -> set[int]:
+    hidden, inside = set(), False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if grading.BEGIN_HIDDEN.match(line):
+            inside = True
+        elif grading.END_HIDDEN.match(line):
+            inside = False
+        elif inside:
+            hidden.add(number)
+    return hidden
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_every_hidden_assert_says_what_was_wrong(solution):
+    """A failing hidden test shows only its message: without one the student learns nothing."""
+    import ast
+
+    bare = []
+    for test in grading.load_solution(solution).tests:
+        hidden = _hidden_line_numbers(test.source)
+        for node in ast.walk(ast.parse(test.source)):
+            if isinstance(node, ast.Assert) and node.msg is None and node.lineno in hidden:
+                bare.append(f"{test.grade_id} line {node.lineno}")
+    assert bare == []
+
+
+def test_visible_tests_catch_a_flipped_negative_sampling_sign():
+    """A wrong loss with a gradient consistent with it passes every gradient check; the visible
+    known values must still catch it (it lost 11 points only at grading before)."""
+    nb = grading.read_notebook(ROOT / "assignments" / "hw2_word2vec.ipynb")
+    cells = {c.id: c.source for c in nb.cells}
+    namespace: dict = {}
+    exec("import random\nimport numpy as np", namespace)
+    exec(cells["given-helpers"], namespace)
+    exec(cells["get_negative_samples"], namespace)
+    exec("def sigmoid(x):\n    return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))", namespace)
+    flipped = """
+def neg_sampling_loss_and_gradient(center_word_vec, outside_word_idx, outside_vectors, dataset, K=10):
+    indices = [outside_word_idx] + get_negative_samples(outside_word_idx, dataset, K)
+    u = outside_vectors[indices]
+    s = sigmoid(u @ center_word_vec)              # the negatives' sign is flipped
+    loss = -np.sum(np.log(s))
+    coef = -(1.0 - s)                             # ... and the gradient agrees with it
+    grad_outside = np.zeros_like(outside_vectors)
+    np.add.at(grad_outside, indices, np.outer(coef, center_word_vec))
+    return loss, coef @ u, grad_outside
+"""
+    exec(flipped, namespace)
+    with pytest.raises(AssertionError, match="expected loss 3.302128"):
+        exec(cells["test_neg_sampling"], namespace)
+
+
+def test_visible_skipgram_test_shows_cs224n_expected_values():
+    source = _cells(grading.read_notebook(ROOT / "assignments" / "hw2_word2vec.ipynb"))["test_skipgram"].source
+    assert "11.16610900153398" in source and "-1.2694733941" in source
+
+
+# --------------------------------------------------------------------------------------------
+# Roster and the students' check
+# --------------------------------------------------------------------------------------------
+
+def test_roster_reports_missing_duplicate_and_unknown_submissions(tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "bob").mkdir(parents=True)
+    solution = (FIXTURE_SOLUTIONS / "toy.ipynb").read_bytes()
+    (subs / "ann.ipynb").write_bytes(solution)
+    (subs / "bob" / "hw.ipynb").write_bytes(solution)            # bob, by his folder
+    (subs / "BOB.ipynb").write_bytes(solution)                   # bob again, newer
+    os.utime(subs / "bob" / "hw.ipynb", (1, 1))
+    (subs / "mallory.ipynb").write_bytes(solution)               # not on the roster
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,email\nann,a@x\nbob,b@x\ncarol,c@x\n")
+    reports = {r.student: r for r in grading.grade(
+        [subs], tmp_path / "out", FIXTURE_SOLUTIONS, assignment="toy", roster=roster,
+        cell_timeout=CELL_TIMEOUT, timeout=NOTEBOOK_TIMEOUT, jobs=2)}
+    assert set(reports) == {"ann", "bob", "carol", "mallory"}
+    assert reports["carol"].problems == ["No submission received."] and reports["carol"].score == 0
+    assert reports["carol"].possible == 6
+    assert any("2 submissions for bob" in p and "hw.ipynb" in p for p in reports["bob"].problems)
+    assert reports["bob"].submission.endswith("BOB.ipynb") and reports["bob"].score == 6
+    assert any("Not on the roster" in p for p in reports["mallory"].problems)
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as f:
+        assert {r["student"] for r in csv.DictReader(f)} == set(reports)
+    bad = tmp_path / "twice.csv"
+    bad.write_text("ann\nann\n")
+    with pytest.raises(ValueError, match="more than once"):
+        grading.read_roster(bad)
+
+
+@pytest.mark.parametrize("submission, ok, says", [
+    ("one_wrong", True, ["readable notebook", "assignment `toy`", "runs top to bottom",
+                         "3 of 3 test cells pass", "hidden tests run only when"]),
+    ("cell_raises", False, ["does not run top to bottom", "ZeroDivisionError", "2 of 3"]),
+    ("malformed", False, ["not a readable notebook"]),
+])
+def test_student_check(submission, ok, says, capsys):
+    status = grading.main(["check", str(FIXTURES / "submissions" / f"{submission}.ipynb"),
+                           "--assignments", str(FIXTURES / "assignments"),
+                           "--cell-timeout", str(CELL_TIMEOUT)])
+    out = capsys.readouterr().out
+    assert status == (0 if ok else 1), out
+    for text in says:
+        assert text in out, (text, out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -708,4 +826,4 @@ def test_odd_cells_are_plain_cells_not_crashes():
         None, grading.identify(nbformat.v4.new_notebook(), {"toy": toy})[1])
     nb, code_map, problems = grading.build_graded_notebook(odd, toy, "S")
     assert [info for kind, info in code_map if kind == "test"] == ["test_add", "test_mean", "test_norm"]
-    assert len(problems) == 3  # each test cell was missing and was put back
+    assert len(problems) == 4  # each test cell was missing and was put back; setup missing

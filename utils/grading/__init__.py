@@ -5,6 +5,9 @@ Instructors write only the solution notebooks (``solutions/*.ipynb``)::
     python -m utils.grading release                 # solutions/*.ipynb -> assignments/*.ipynb
     python -m utils.grading release --check         # exit 1 if a committed assignment is stale
     python -m utils.grading grade SUB.ipynb [...] --out DIR   # reports + gradebook.csv
+    python -m utils.grading manual DIR              # written answers to grade by hand
+    python -m utils.grading merge DIR               # hand-graded scores -> reports, gradebook
+    python -m utils.grading check MY.ipynb          # for students, before they hand in
 
 How a solution notebook marks its parts (nbgrader's conventions; see docs/grading.md):
 
@@ -23,13 +26,13 @@ How a solution notebook marks its parts (nbgrader's conventions; see docs/gradin
 Grading puts the solution's test cells (visible and hidden) back into each submission by
 grade_id, runs the result under nbval (``pytest --nbval-lax``) in a fresh kernel with a
 per-cell time limit and a whole-notebook time limit, and turns each test cell's pass/fail
-into points. Student code runs with the grader's permissions: this stops edited, deleted or
-weakened test cells, not a deliberately malicious program (use a container for that).
+into points. Kernels run in a bwrap sandbox where one is available (utils.grading.sandbox).
 
 Modules, one per idea: ``markers`` (what a cell is; parsing a solution), ``release`` (stubbing
 and the leak check), ``running`` (nbval in a subprocess, limits), ``sandbox`` (bwrap, CPU and
 memory limits), ``preflight`` (declared data), ``grader`` (one or many submissions),
-``reports`` (Markdown, JSON, HTML, gradebook), ``manual`` (hand grading), ``cli``.
+``reports`` (Markdown, JSON, HTML, gradebook), ``manual`` (hand grading), ``roster`` (the class list; the students'
+``check``), ``cli``.
 """
 
 from .markers import (ANSWER_STUB, BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN,
@@ -43,6 +46,7 @@ from .grader import (GradingWarning, build_graded_notebook, default_jobs, expand
                      fill_ungraded, grade, grade_submission, identify)
 from .sandbox import Limits, Sandbox, SandboxUnavailable, find_sandbox
 from .manual import ManualScoresError, collect, finish, student_answers
+from .roster import check_notebook, match_roster, read_roster
 from .preflight import PreflightError, missing_requirements, preflight
 from .cli import main
 
@@ -55,5 +59,6 @@ __all__ = [
     "build_graded_notebook", "expand_submissions", "fill_ungraded", "grade",
     "grade_submission", "identify", "main", "PreflightError", "missing_requirements", "preflight",
     "ManualScoresError", "collect", "finish", "student_answers", "load_reports",
+    "check_notebook", "match_roster", "read_roster",
     "Limits", "Sandbox", "SandboxUnavailable", "find_sandbox", "GradingWarning", "default_jobs",
 ]

@@ -14,6 +14,7 @@ from .markers import AuthoringError, load_solution, load_solutions, read_noteboo
 from .preflight import PreflightError
 from .release import find_leaks, release
 from .reports import _num
+from .roster import check_notebook
 from .running import DEFAULT_AFTER_TIMEOUT, DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT
 from .sandbox import (DEFAULT_CPU_TIME, DEFAULT_MEMORY_MB, INSTALL_HINT, SandboxUnavailable,
                       find_sandbox)
@@ -50,7 +51,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="CPU seconds per kernel (default %(default)g; 0: no limit)")
     gr.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB,
                     help="MiB of memory per process (default %(default)d; 0: no limit)")
+    gr.add_argument("--roster", type=Path, help="CSV of student ids: report missing, "
+                    "duplicate and unknown submissions")
     gr.add_argument("--keep-work", action="store_true", help="keep OUT/.work for debugging")
+    chk = sub.add_parser("check", help="for students: is this the right assignment, readable, "
+                         "and does it run top to bottom with the visible tests?")
+    chk.add_argument("notebook", type=Path)
+    chk.add_argument("--assignments", type=Path, default=Path("assignments"))
+    chk.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT)
     man = sub.add_parser("manual", help="collect the written answers of graded reports: "
                          "OUT/manual.html to read, OUT/manual.csv to fill in")
     man.add_argument("out", type=Path, help="the --out folder of `grade`")
@@ -62,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "release":
             return _release_command(args)
+        if args.command == "check":
+            ok, lines = check_notebook(args.notebook, args.assignments, args.cell_timeout)
+            print("\n".join(lines))
+            return 0 if ok else 1
         if args.command == "manual":
             html_path, csv_path = collect(args.out, load_solutions(args.solutions))
             print(f"read {html_path}, score in {csv_path}, then: "
@@ -118,7 +130,8 @@ def _grade_command(args) -> int:
         reports = grade(args.submissions, args.out, args.solutions, assignment=args.assignment,
                         cell_timeout=args.cell_timeout, timeout=args.timeout, jobs=args.jobs,
                         keep_work=args.keep_work, sandbox=sandbox, cpu_time=args.cpu_time,
-                        memory_mb=args.memory, after_timeout=args.after_timeout)
+                        memory_mb=args.memory, after_timeout=args.after_timeout,
+                        roster=args.roster)
     if not reports:
         print("no submissions found", file=sys.stderr)
         return 2

@@ -16,9 +16,10 @@ from typing import Iterable
 import nbformat
 
 from .markers import (BEGIN_HIDDEN, END_HIDDEN, Solution, TestCell, _source, cell_role,
-                      load_solutions, read_notebook)
+                      load_solutions, locked, read_notebook)
 from .manual import finish, write_report
 from .preflight import preflight
+from .roster import match_roster, read_roster, safe_name
 from .reports import Question, Report, _describe, _first_lines, _num
 from .running import DEFAULT_AFTER_TIMEOUT, DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT, _run_notebook
 from .sandbox import DEFAULT_CPU_TIME, DEFAULT_MEMORY_MB, Limits, Sandbox, find_sandbox
@@ -50,11 +51,19 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
     Returns (notebook, one (kind, info) per code cell in run order, problem lines); kind is
     "test" (info: grade_id) or "student" (info: the submission cell)."""
     tests = {t.grade_id: t for t in solution.tests}
+    given = {c.get("id"): c for c in solution.nb.cells if locked(c) and c.get("id")}
     problems: list[str] = []
     cells: list[dict] = []
     placed: dict[str, int] = {}
     for cell in submission.cells:
         key = _cell_key(cell)
+        if key in given and key not in tests:
+            original = given.pop(key)
+            if cell.get("cell_type") != original.get("cell_type") or \
+                    _plain(_source(cell)) != _plain(_source(original)):
+                problems.append(f"Given cell `{key}` had been changed; the original was used.")
+            cell = nbformat.from_dict({"cell_type": original.get("cell_type"), "id": key,
+                                       "metadata": {}, "source": _source(original)})
         if key in tests and key not in placed:
             if cell.get("cell_type") != "code" or _plain(_source(cell)) not in (
                     _plain(tests[key].visible), _plain(tests[key].source)):
@@ -66,6 +75,7 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
             problems.append(f"Test cell `{key}` appears more than once; only the first copy "
                             "was graded (the others ran as ordinary cells).")
         cells.append({"kind": "student", "cell": cell})
+    problems += [f"Given cell `{key}` was missing; grading ran without it." for key in given]
     # Put back deleted test cells: before the first later solution cell the submission has.
     keys = solution.keys()
     present = {(_cell_key(c["cell"]) if c["kind"] == "student" else c["grade_id"]) for c in cells}
@@ -381,18 +391,36 @@ def grade(submissions: Iterable[Path], out_dir: Path, solutions_dir: Path = Path
           assignment: str | None = None, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
           timeout: float = DEFAULT_TIMEOUT, jobs: int | None = None, keep_work: bool = False,
           sandbox: str | Sandbox = "auto", cpu_time: float = DEFAULT_CPU_TIME,
-          memory_mb: int = DEFAULT_MEMORY_MB, after_timeout: float = DEFAULT_AFTER_TIMEOUT
-          ) -> list[Report]:
+          memory_mb: int = DEFAULT_MEMORY_MB, after_timeout: float = DEFAULT_AFTER_TIMEOUT,
+          roster: Path | None = None) -> list[Report]:
     """Grade submissions into out_dir: STUDENT.md and STUDENT.json each, and gradebook.csv.
 
     ``jobs``: notebooks graded at once (default: the number of CPU cores). ``sandbox``:
     "auto", "bwrap" or "none" (see utils.grading.sandbox). Raises PreflightError (and writes
     nothing) when an assignment's declared data is missing, and SandboxUnavailable when
-    sandbox="bwrap" cannot run."""
+    sandbox="bwrap" cannot run. ``roster``: a CSV of student ids (see utils.grading.roster):
+    missing, duplicate and unknown submissions are reported."""
     out_dir = Path(out_dir)
     solutions = load_solutions(solutions_dir)
     paths = expand_submissions(submissions)
     names = _student_names(paths)
+    notes: dict[str, list[str]] = {}
+    missing: list[str] = []
+    if roster is not None:
+        match = match_roster(paths, read_roster(roster))
+        used = set(match.graded.values())
+        kept = [p for p in paths if p in match.graded or p in match.unknown]
+        unknown_names = dict(zip(paths, names))
+        names = [safe_name(match.graded[p]) if p in match.graded else unknown_names[p] for p in kept]
+        for p in match.unknown:
+            notes.setdefault(unknown_names[p], []).append(
+                f"Not on the roster: `{p.name}` matches no student id of {Path(roster).name}.")
+        for student, ignored in match.duplicates.items():
+            notes.setdefault(safe_name(student), []).append(
+                f"{len(ignored) + 1} submissions for {student}: the newest was graded; ignored "
+                + ", ".join(f"`{q}`" for q in ignored) + ".")
+        missing = [s for s in match.missing if s not in used]
+        paths = kept
     preflight(solutions[name] for name in _assignments_to_grade(paths, solutions, assignment))
     sandbox = sandbox if isinstance(sandbox, Sandbox) else find_sandbox(sandbox)
     if not sandbox.used:
@@ -409,6 +437,16 @@ def grade(submissions: Iterable[Path], out_dir: Path, solutions_dir: Path = Path
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         reports = list(pool.map(one, zip(paths, names)))
+    for report in reports:
+        report.problems = notes.get(report.student, []) + report.problems
+    for student in missing:
+        absent = Report(safe_name(student), "", assignment)
+        absent.problems.append("No submission received.")
+        if assignment in solutions:
+            fill_ungraded(absent, solutions[assignment])
+        else:
+            absent.assignment = None
+        reports.append(absent)
     # An unreadable notebook in a batch of one assignment is out of that assignment's points.
     known = {r.assignment for r in reports if r.assignment in solutions}
     if len(known) == 1:

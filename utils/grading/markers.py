@@ -34,6 +34,9 @@ NBVAL_WORDS = ("NBVAL_", "PYTEST_VALIDATE_IGNORE_OUTPUT")
 # A cell with this tag is in the solution only: material that uses the answers (a worked
 # extension, a summary). Release drops it.
 SOLUTION_ONLY_TAG = "solution-only"
+# A cell with this tag is given code the tests depend on (helpers, a dataset class): it is
+# locked in the assignment, and grading runs the solution's copy, reporting an edit.
+LOCKED_TAG = "locked"
 # Per-cell metadata that only records a past run; not copied into assignments.
 _RUN_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 
@@ -68,6 +71,13 @@ def solution_only(cell) -> bool:
     metadata = cell.get("metadata")
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
     return isinstance(tags, list) and SOLUTION_ONLY_TAG in tags
+
+
+def locked(cell) -> bool:
+    """True for a cell tagged ``locked``: given code, restored from the solution at grading."""
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return isinstance(tags, list) and LOCKED_TAG in tags
 
 
 def _has(pattern: re.Pattern, text: str) -> bool:
@@ -237,6 +247,9 @@ def parse_solution(nb: nbformat.NotebookNode, name: str, path: Path | None = Non
         role = cell_role(cell, problems, where)
         roles.append(role)
         text = _source(cell)
+        if role is not None and locked(cell):
+            problems.append(f"{where}: a {role.kind} cell cannot be {LOCKED_TAG!r} (test cells "
+                            "are locked anyway; answer cells must stay editable)")
         if role is not None and solution_only(cell):
             problems.append(f"{where}: a {role.kind} cell cannot be {SOLUTION_ONLY_TAG!r}: "
                             "students need it")

@@ -23,7 +23,7 @@ import nbformat
 from .markers import (ANSWER_STUB, BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN,
                       END_SOLUTION, MARKER_WORDS, SCHEMA_VERSION, _RUN_METADATA, AuthoringError,
                       Role, Solution, _has, _region_lines, _replace_regions, _source,
-                      load_solution, parse_solution, solution_only)
+                      locked, load_solution, parse_solution, solution_only)
 
 
 def _nbgrader_metadata(role: Role) -> dict:
@@ -62,6 +62,11 @@ def make_assignment(solution: Solution | nbformat.NotebookNode, name: str | None
             cell_metadata["nbgrader"] = _nbgrader_metadata(role)
         if role is None:
             new_source = text
+            if locked(cell):
+                cell_metadata.update(deletable=False, editable=False)
+                cell_metadata["nbgrader"] = {"grade": False, "grade_id": cell.get("id") or f"cell-{index}",
+                                             "locked": True, "schema_version": SCHEMA_VERSION,
+                                             "solution": False}
         elif role.kind == "test":
             new_source = _replace_regions(text, BEGIN_HIDDEN, END_HIDDEN, None, where, problems)
             cell_metadata.update(deletable=False, editable=False)
