@@ -40,5 +40,10 @@ grade: env
 benchmark: env
 	$(PY) benchmarks/bench_word2vec.py
 
+## GloVe speed and quality against the reference C code (needs gcc, make and WV_MIRROR).
+.PHONY: bench-glove
+bench-glove: env
+	$(PY) benchmarks/bench_glove.py
+
 clean:
 	rm -rf build
