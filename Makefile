@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # (or install their own build first: pyproject.toml only asks for torch>=2.2).
 TORCH  ?= torch==2.13.0
 
-.PHONY: course test env release grade benchmark slides table3 check manual merge clean
+.PHONY: course test env release grade benchmark bench-glove slides table3 check manual merge clean
 
 env: $(VENV)/.installed
 
@@ -65,6 +65,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 ## The GloVe paper's Table 3 on the benchmark corpus -> benchmarks/results/table3.csv (needs WV_MIRROR).
 table3: env
 	$(PY) benchmarks/table3.py
+
+## GloVe speed and quality against the reference C code (needs gcc, make and WV_MIRROR).
+bench-glove: env
+	$(PY) benchmarks/bench_glove.py
 
 clean:
 	rm -rf build

@@ -295,6 +295,7 @@ class GloVe:
         self.history: list[dict] = []
         self.timings: dict[str, float] = {}
         self._cells: _Cells | None = None
+        self._device_cells: tuple[torch.Tensor, ...] | None = None  # torch backend: (i, j, X_ij) on the device
         self._fingerprint: list | None = None  # [nnz, Σ X_ij] of the counts trained on
 
     # -- set-up --------------------------------------------------------------------------
@@ -378,6 +379,7 @@ class GloVe:
             )
         self.cooccurrence = X
         self._fingerprint = fingerprint
+        self._device_cells = None
         rows = np.repeat(np.arange(V, dtype=np.int32), np.diff(X.indptr))
         counts = X.data.astype(np.float32)
         self._cells = _Cells(
@@ -503,7 +505,7 @@ class GloVe:
         device = self.device
         cells = self._cells
         batch_size = cfg.batch_size or (65536 if device.type == "cuda" else 4096)
-        if getattr(self, "_device_cells", None) is None or self._device_cells[0].device != device:
+        if self._device_cells is None or self._device_cells[0].device != device:
             self._device_cells = tuple(
                 torch.from_numpy(a).to(device) for a in (cells.rows.astype(np.int64), cells.cols.astype(np.int64),
                                                          cells.counts)
