@@ -44,5 +44,10 @@ benchmark: env
 table3: env
 	$(PY) benchmarks/table3.py
 
+## GloVe speed and quality against the reference C code (needs gcc, make and WV_MIRROR).
+.PHONY: bench-glove
+bench-glove: env
+	$(PY) benchmarks/bench_glove.py
+
 clean:
 	rm -rf build
