@@ -40,5 +40,10 @@ grade: env
 benchmark: env
 	$(PY) benchmarks/bench_word2vec.py
 
+## Window NER tagger on CoNLL-2003 with each vector set (needs WV_MIRROR: CoNLL-2003 is research-only).
+.PHONY: bench-ner
+bench-ner: env
+	$(PY) benchmarks/bench_ner.py
+
 clean:
 	rm -rf build
