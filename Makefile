@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # (or install their own build first: pyproject.toml only asks for torch>=2.2).
 TORCH  ?= torch==2.13.0
 
-.PHONY: course test env release grade benchmark bench-glove slides table3 check manual merge clean
+.PHONY: course test env release grade benchmark bench-glove bench-ner slides table3 check manual merge clean
 
 env: $(VENV)/.installed
 
@@ -69,6 +69,10 @@ table3: env
 ## GloVe speed and quality against the reference C code (needs gcc, make and WV_MIRROR).
 bench-glove: env
 	$(PY) benchmarks/bench_glove.py
+
+## Window NER tagger on CoNLL-2003 with each vector set (needs WV_MIRROR: CoNLL-2003 is research-only).
+bench-ner: env
+	$(PY) benchmarks/bench_ner.py
 
 clean:
 	rm -rf build
