@@ -10,7 +10,7 @@ Rows (Pennington, Socher & Manning 2014, section 4.3), all with the same dimensi
   context words (`utils.cooccurrence`, symmetric window, weights 1/distance as GloVe's),
   raw, sqrt(X) and log(1 + X);
 - CBOW and SG: `utils.word2vec` with negative sampling (numba backend on a CPU);
-- GloVe: `utils.glove` (W + W~), same window and weighting, x_max = 100, alpha = 3/4;
+- GloVe: `utils.glove` (W + W~), same window and weighting, x_max = 10, alpha = 3/4;
 - GloVe 6B 50d: the pretrained vectors (`utils.pretrained`), 6 billion tokens, for scale.
 
 Every model is scored by `utils.evaluate` on WS353, MC, RG, SCWS (without context) and RW
@@ -76,8 +76,9 @@ def parse_args(argv=None):
     p.add_argument("--contexts", type=int, default=10_000, help="X_trunc's context words (default 10,000)")
     p.add_argument("--w2v-epochs", type=int, default=5)
     p.add_argument("--negative", type=int, default=5)
-    p.add_argument("--glove-epochs", type=int, default=25)
-    p.add_argument("--x-max", type=float, default=100.0)
+    p.add_argument("--glove-epochs", type=int, default=15)
+    p.add_argument("--x-max", type=float, default=10.0,
+                   help="GloVe f(x) cut-off (default 10, the GloVe demo's for small corpora; the paper: 100 on billions)")
     p.add_argument("--workers", type=int, default=2, help="threads of the word2vec and GloVe trainers")
     p.add_argument("--restrict-vocab", type=int, default=30_000, help="only the first N words answer")
     p.add_argument("--max-tokens", type=int, default=None, help="use only the first sentences, this many tokens")
