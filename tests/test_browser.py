@@ -178,7 +178,9 @@ def test_lecture_01_explorer_answers_in_the_browser(browser, lab, tmp_path):
     # RISE's preview renders the open notebook as reveal.js slides in a panel beside it.
     page.evaluate("window.jupyterapp.commands.execute('RISE:preview')")
     rise = page.frame_locator("iframe").last
-    rise.locator(".reveal .slides section").first.wait_for()
+    # RISE opens at the selected cell (the last one after run-all), so wait for whichever slide
+    # is present rather than the first, which is then hidden as a past slide.
+    rise.locator(".reveal .slides section.present").first.wait_for()
     _screenshot(page, tmp_path, "lecture01_rise_preview")
     page.close()
 
