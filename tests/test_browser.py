@@ -292,8 +292,10 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
         formula = page.evaluate(where, ".slides .MathJax_CHTML")
         assert formula, "no formula in the deck was typeset by MathJax"
         go_to(*formula)
-        page.wait_for_timeout(1000)  # let the slide transition finish before the picture is taken
-        assert page.locator("section.present .MathJax_CHTML").first.is_visible()
+        # The slide transition takes a moment (longer on a busy machine): wait for the typeset
+        # formula to become visible (this fails the test if it never does).
+        page.locator("section.present .MathJax_CHTML").first.wait_for(state="visible", timeout=20_000)
+        page.wait_for_timeout(1000)  # let the transition finish before the picture is taken
         assert "$$" not in page.locator("section.present").last.inner_text()
         _screenshot(page, tmp_path, "slides_formula")
         # Pictures: every image in the deck has loaded; walk to the first figure with the keys.
