@@ -7,7 +7,7 @@
 Trains `utils.ner.WindowTagger` on CoNLL-2003 English train (eng.train) and reports entity
 F1 (CoNLL measure) on dev (testa) at the best epoch and on test (testb) with that epoch's
 model, for: random init, SVD and SVD-L (utils.cooccurrence + utils.svd), CBOW and skip-gram
-(utils.word2vec), GloVe trained on the same corpus (utils.glove, when it is installed) and
+(utils.word2vec), GloVe trained on the same corpus (utils.glove) and
 pretrained GloVe 6B 50d. Each row also gives the vectors' coverage of the dev and test tokens
 and the time to train the vectors and the tagger. CoNLL-2003 is research-only: it comes from
 $WV_MIRROR (set to ../shared/data when that exists and nothing is set) or the cache.
@@ -18,7 +18,6 @@ for their network with language-model embeddings and sentence-level training.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -102,9 +101,6 @@ def machine() -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    if "glove" in args.vectors and importlib.util.find_spec("utils.glove") is None:
-        print("utils.glove is not in this checkout: skipping 'glove (trained here)'")
-        args.vectors = [v for v in args.vectors if v != "glove"]
     print(machine())
     start = time.perf_counter()
     train, dev, test = (load_conll2003(s) for s in ("train", "dev", "test"))
