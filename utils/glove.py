@@ -41,7 +41,6 @@ Quick start:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +53,7 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
+from utils import checkpoint
 from utils.cooccurrence import cooccurrence_matrix
 from utils.corpus import EncodedCorpus, Vocabulary
 from utils.device import resolve_device
@@ -569,36 +569,22 @@ class GloVe:
         The co-occurrence counts are not saved (they are rebuilt from the corpus on resume);
         their number of non-zero cells and their sum are, to check that the corpus is the same.
         """
-        from utils.data import atomic_write
-
-        G, G_tilde, Gb, Gb_tilde = (g.cpu() for g in self._accumulators)
-        state = {
-            "version": CHECKPOINT_VERSION,
-            "config": dataclasses.asdict(self.config),
-            "index_to_key": list(self.vocab.index_to_key),
-            "counts": torch.from_numpy(self.vocab.counts),
-            "W": self.W.cpu(), "W_tilde": self.W_tilde.cpu(), "b": self.b.cpu(), "b_tilde": self.b_tilde.cpu(),
-            "G": G, "G_tilde": G_tilde, "Gb": Gb, "Gb_tilde": Gb_tilde,
-            "epochs_done": self.epochs_done,
-            "nnz": self._fingerprint,
-            "history": self.history,
-        }
-        with atomic_write(Path(path)) as tmp:
-            torch.save(state, tmp)
+        G, G_tilde, Gb, Gb_tilde = self._accumulators
+        checkpoint.save_checkpoint(
+            path, kind="GloVe", version=CHECKPOINT_VERSION, config=self.config, vocab=self.vocab,
+            tensors={"W": self.W, "W_tilde": self.W_tilde, "b": self.b, "b_tilde": self.b_tilde,
+                     "G": G, "G_tilde": G_tilde, "Gb": Gb, "Gb_tilde": Gb_tilde},
+            epochs_done=self.epochs_done, nnz=self._fingerprint, history=self.history)
 
     @classmethod
     def load_checkpoint(cls, path: str | Path, **overrides) -> "GloVe":
         """A model as saved by `save_checkpoint`; `overrides` may change e.g. device or workers."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("version") != CHECKPOINT_VERSION or "W_tilde" not in state:
-            raise ValueError(f"{path}: not a GloVe checkpoint of version {CHECKPOINT_VERSION}")
+        state, vocab = checkpoint.load_checkpoint(path, kind="GloVe", version=CHECKPOINT_VERSION)
         model = cls(**{**state["config"], **overrides})
-        model.vocab = Vocabulary(state["index_to_key"], state["counts"].numpy())
-        device = model.device
-        model.W, model.W_tilde, model.b, model.b_tilde = (
-            state[k].to(device) for k in ("W", "W_tilde", "b", "b_tilde")
-        )
-        model._accumulators = tuple(state[k].to(device) for k in ("G", "G_tilde", "Gb", "Gb_tilde"))
+        model.vocab = vocab
+        tensors = {name: tensor.to(model.device) for name, tensor in state["tensors"].items()}
+        model.W, model.W_tilde, model.b, model.b_tilde = (tensors[k] for k in ("W", "W_tilde", "b", "b_tilde"))
+        model._accumulators = tuple(tensors[k] for k in ("G", "G_tilde", "Gb", "Gb_tilde"))
         model.epochs_done = state["epochs_done"]
         model._fingerprint = list(state["nnz"])
         model.history = list(state["history"])

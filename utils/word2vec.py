@@ -32,7 +32,6 @@ Quick start:
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
 import time
@@ -45,6 +44,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from utils import checkpoint
 from utils.corpus import EncodedCorpus, Vocabulary, subsample
 from utils.device import resolve_device
 
@@ -919,32 +919,19 @@ class Word2Vec:
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Save everything needed to continue training (written atomically)."""
-        from utils.data import atomic_write
-
-        state = {
-            "version": CHECKPOINT_VERSION,
-            "config": dataclasses.asdict(self.config),
-            "index_to_key": list(self.vocab.index_to_key),
-            "counts": torch.from_numpy(self.vocab.counts),
-            "center_vectors": self.center_vectors.cpu(),
-            "outside_vectors": self.outside_vectors.cpu(),
-            "epochs_done": self.epochs_done,
-            "corpus_tokens": self._corpus_tokens,
-            "history": self.history,
-        }
-        with atomic_write(Path(path)) as tmp:
-            torch.save(state, tmp)
+        checkpoint.save_checkpoint(
+            path, kind="word2vec", version=CHECKPOINT_VERSION, config=self.config, vocab=self.vocab,
+            tensors={"center_vectors": self.center_vectors, "outside_vectors": self.outside_vectors},
+            epochs_done=self.epochs_done, corpus_tokens=self._corpus_tokens, history=self.history)
 
     @classmethod
     def load_checkpoint(cls, path: str | Path, **overrides) -> "Word2Vec":
         """A model as saved by `save_checkpoint`; `overrides` may change e.g. device or workers."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("version") != CHECKPOINT_VERSION:
-            raise ValueError(f"{path}: not a word2vec checkpoint of version {CHECKPOINT_VERSION}")
+        state, vocab = checkpoint.load_checkpoint(path, kind="word2vec", version=CHECKPOINT_VERSION)
         model = cls(**{**state["config"], **overrides})
-        model.vocab = Vocabulary(state["index_to_key"], state["counts"].numpy())
-        model.center_vectors = state["center_vectors"].to(model.device)
-        model.outside_vectors = state["outside_vectors"].to(model.device)
+        model.vocab = vocab
+        model.center_vectors = state["tensors"]["center_vectors"].to(model.device)
+        model.outside_vectors = state["tensors"]["outside_vectors"].to(model.device)
         model.epochs_done = state["epochs_done"]
         model._corpus_tokens = state["corpus_tokens"]
         model.history = list(state["history"])
