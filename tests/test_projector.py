@@ -128,3 +128,22 @@ def test_analogy_offsets_are_compared_in_the_space_and_in_the_picture(toy_vector
     assert 0 <= projection.picture_angle() < 30  # the toy's female offset is its second direction
     assert "° apart in the picture" in projection.describe()
     assert build_projection(toy_vectors, words="king queen man", analogy=None).picture_angle() is None
+
+
+def test_the_projector_leaves_the_notebooks_plots_inline():
+    """Importing ipympl makes it pyplot's backend; the projector puts the notebook's back, so the
+    plots of later cells stay ordinary pictures instead of turning into live widget figures."""
+    pytest.importorskip("ipympl")
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from utils.projector import _ipympl_canvas
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("agg")
+    try:
+        Canvas, FigureManager = _ipympl_canvas()
+        assert Canvas is not None and FigureManager is not None
+        assert matplotlib.get_backend() == "agg"
+    finally:
+        plt.switch_backend(before)

@@ -290,10 +290,7 @@ class EmbeddingProjector:
         from IPython.display import display
         from matplotlib.figure import Figure
 
-        try:
-            from ipympl.backend_nbagg import Canvas, FigureManager
-        except ImportError:  # no widget backend: a static picture is still right
-            Canvas = None
+        Canvas, FigureManager = _ipympl_canvas()
         self.figure = Figure(figsize=self.figsize, layout="constrained")
         self.figure.add_subplot()
         draw_projection(self.projection, self.figure.axes[0])
@@ -355,6 +352,29 @@ class EmbeddingProjector:
         bundle = canvas._repr_mimebundle_()
         display({"application/vnd.jupyter.widget-view+json": bundle["application/vnd.jupyter.widget-view+json"],
                  "image/png": bundle["image/png"], "text/plain": "<embedding projector figure>"}, raw=True)
+
+
+def _ipympl_canvas():
+    """ipympl's Canvas and FigureManager, or (None, None) where ipympl is not installed.
+
+    Importing ipympl makes it pyplot's backend, so every later `plt.show()` in the notebook
+    would become a live widget figure too; the projector needs only its canvas class, so the
+    notebook's own backend (inline in Jupyter) is put back at once.
+    """
+    import matplotlib
+
+    backend = dict.__getitem__(matplotlib.rcParams, "backend")  # read without resolving it
+    if backend is matplotlib.rcsetup._auto_backend_sentinel:
+        backend = None  # not chosen yet: nothing to restore
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+    except ImportError:  # no widget backend: a static picture is still right
+        return None, None
+    if backend is not None and matplotlib.get_backend() != backend:
+        import matplotlib.pyplot as plt
+
+        plt.switch_backend(backend)
+    return Canvas, FigureManager
 
 
 def embedding_projector(word_vectors, words=None, around: str | None = "frog", topn: int = 30,
