@@ -67,3 +67,22 @@ def test_overlapping_labels_are_moved_apart_and_axes_can_be_equal():
     assert not any(boxes[i].overlaps(boxes[j]) for i in range(4) for j in range(i + 1, 4))
     assert [t.xy for t in ax.texts] == [tuple(p) for p in points]   # each label still points at its word
     plt.close(fig)
+
+
+def test_no_label_hides_the_dot_of_another_word():
+    import matplotlib.pyplot as plt
+
+    # china's dot just right of japan's, where japan's label starts (as in lecture 01's picture).
+    points = np.array([[0.0, 0.0], [0.03, 0.005], [0.0, -0.05], [1.0, 1.0]])
+    fig, ax = plt.subplots(figsize=(4, 4))
+    plot_embeddings(points, ["japan", "china", "korea", "far"], ax=ax, equal_axes=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    dots = ax.transData.transform(points)
+    radius = 2.5 * fig.dpi / 72  # the dots are 5 points across
+    for i, text in enumerate(ax.texts):
+        box = text.get_window_extent(renderer)
+        covered = [ax.texts[j].get_text() for j, (x, y) in enumerate(dots) if j != i
+                   and box.x0 - radius <= x <= box.x1 + radius and box.y0 - radius <= y <= box.y1 + radius]
+        assert not covered, f"the label {text.get_text()!r} hides the dot of {covered}"
+    plt.close(fig)

@@ -46,9 +46,10 @@ def plot_embeddings(points_2d: np.ndarray, words: Sequence[str], ax=None, title:
 
 
 def separate_labels(ax, labels, max_rounds: int = 200, step: float = 1.0) -> None:
-    """Move overlapping text labels apart, vertically in steps of `step` points, until none
-    covers another (or `max_rounds` passes). Each label keeps its anchor point; only its text
-    offset changes. Measures the real text sizes, so call it once the axes' limits are final.
+    """Move text labels apart, vertically in steps of `step` points, until none covers another
+    label or another label's point (or `max_rounds` passes). Each label keeps its anchor point;
+    only its text offset changes. Measures the real text sizes, so call it once the axes'
+    limits are final.
     """
     if len(labels) < 2:
         return
@@ -56,17 +57,29 @@ def separate_labels(ax, labels, max_rounds: int = 200, step: float = 1.0) -> Non
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     boxes = [label.get_window_extent(renderer).expanded(1.04, 1.1) for label in labels]
+    # Each label's anchor in display units: a label must not hide the dot of another word.
+    anchors = ax.transData.transform(np.array([label.xy for label in labels], dtype=float))
+    radius = 3 * figure.dpi / 72
     pixels = step * figure.dpi / 72  # the same step in display units
+
+    def move(k: int, sign: int) -> None:
+        x, y = labels[k].xyann
+        labels[k].xyann = (x, y + sign * step)
+        boxes[k] = boxes[k].translated(0, sign * pixels)
+
     for _ in range(max_rounds):
         moved = False
         for i in range(len(labels)):
             for j in range(i + 1, len(labels)):
                 if boxes[i].overlaps(boxes[j]):
                     lower, upper = (i, j) if boxes[i].y0 <= boxes[j].y0 else (j, i)
-                    for k, sign in ((lower, -1), (upper, 1)):
-                        x, y = labels[k].xyann
-                        labels[k].xyann = (x, y + sign * step)
-                        boxes[k] = boxes[k].translated(0, sign * pixels)
+                    move(lower, -1)
+                    move(upper, 1)
+                    moved = True
+            for j, (px, py) in enumerate(anchors):
+                box = boxes[i]
+                if j != i and box.x0 - radius <= px <= box.x1 + radius and box.y0 - radius <= py <= box.y1 + radius:
+                    move(i, 1 if (box.y0 + box.y1) / 2 >= py else -1)  # away from the dot it covers
                     moved = True
         if not moved:
             return
