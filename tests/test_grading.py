@@ -624,11 +624,189 @@ def neg_sampling_loss_and_gradient(center_word_vec, outside_word_idx, outside_ve
     exec(flipped, namespace)
     with pytest.raises(AssertionError, match="expected loss 3.302128"):
         exec(cells["test_neg_sampling"], namespace)
+    # Skip-gram's visible test too: CS224N's own negative-sampling values catch it.
+    solution = _cells(grading.read_notebook(ROOT / "solutions" / "hw2_word2vec.ipynb"))
+    for cell_id in ("naive_softmax", "skipgram", "sgd-wrapper"):
+        exec(solution[cell_id].source, namespace)
+    with pytest.raises(AssertionError, match=r"negative sampling, window \('c', 1, \['a', 'b'\]\): "
+                                             "your loss and grad_center_vecs"):
+        exec(cells["test_skipgram"], namespace)
+
+
+# CS224N's a2 sanity check (utils/utils.py grad_tests_softmax, grad_tests_negsamp): the
+# skip-gram loss for its six windows, three with the naive softmax, three with negative sampling.
+CS224N_LOSSES = ["11.16610900153398", "9.87714910003414", "10.810758628593335",
+                 "16.15119285363322", "28.653567707668795", "60.648705494891914"]
 
 
 def test_visible_skipgram_test_shows_cs224n_expected_values():
+    """The assignment's visible test holds CS224N's expected values, and the solution
+    reproduces every one of them (its output shows CS224N's beside its own)."""
     source = _cells(grading.read_notebook(ROOT / "assignments" / "hw2_word2vec.ipynb"))["test_skipgram"].source
-    assert "11.16610900153398" in source and "-1.2694733941" in source
+    assert all(loss in source for loss in CS224N_LOSSES)
+    assert "-4.54650789" in source and "-1.26947339" in source
+    solved = _cells(grading.read_notebook(ROOT / "solutions" / "hw2_word2vec.ipynb"))["test_skipgram"]
+    shown = "".join(o.get("text", "") for o in solved.outputs)
+    for loss in CS224N_LOSSES:
+        value = f"{float(loss):.8f}"
+        assert f"CS224N {value}  yours {value}  ok" in shown, value
+    assert "DIFFERS" not in shown and shown.count("  ok") == 18
+
+
+# --------------------------------------------------------------------------------------------
+# Reference implementations: no cascades
+# --------------------------------------------------------------------------------------------
+
+REFERENCES = FIXTURES / "references"
+
+
+def test_swap_in_binds_references_and_restore_brings_back_the_students():
+    from utils.grading import references
+
+    def students_words(text):
+        return "mine"
+
+    namespace = {"__builtins__": __builtins__, "words": students_words, "other": 1}
+    before = dict(namespace)
+    references.swap_in(namespace, {"words": "def words(text):\n    return 'reference'",
+                                   "counts": "def counts(text):\n    return [len(words(text))]"})
+    assert namespace["words"]("x") == "reference" and namespace["counts"]("x") == [9]
+    references.restore(namespace)
+    assert namespace == before  # counts was not there: gone again
+    references.restore(namespace)  # nothing to undo: no-op
+    with pytest.raises(NameError):  # a reference that fails to define: nothing is left swapped
+        references.swap_in(namespace, {"words": "def words(t):\n    pass\nundefined_name"})
+    assert namespace == before
+
+
+def test_uses_are_closed_under_calls_and_checked():
+    chain = grading.load_solution(REFERENCES / "solutions" / "chain.ipynb")
+    assert {t.grade_id: t.references for t in chain.tests} == {
+        "test_words": (), "test_counts": ("words",), "test_top": ("words", "counts")}
+    assert chain.references["words"] == ('def words(text):\n    """The distinct words of text, '
+                                         'sorted."""\n    return sorted(set(text.split()))')
+    hw1 = grading.load_solution(ROOT / "solutions" / "hw1_cooccurrence_svd.ipynb")
+    assert {t.grade_id: t.references for t in hw1.tests if t.references} == {
+        "test_compute_co_occurrence_matrix": ("distinct_words",),
+        "test_reduce_to_k_dim": ("distinct_words", "compute_co_occurrence_matrix")}
+    hw2 = grading.load_solution(ROOT / "solutions" / "hw2_word2vec.ipynb")
+    assert {t.grade_id: t.references for t in hw2.tests if t.references} == {
+        "test_neg_sampling": ("sigmoid",),
+        "test_skipgram": ("sigmoid", "naive_softmax_loss_and_gradient",
+                          "neg_sampling_loss_and_gradient")}
+    # Graded: the grader's cells put the references in just before the test, and back after.
+    nb, code_map, _ = grading.build_graded_notebook(chain.nb, chain, "S")
+    assert [kind for kind, _ in code_map] == ["student", "test", "student", "swap", "test", "restore",
+                                              "student", "swap", "test", "restore", "student"]
+    swaps = [c.source for c in nb.cells if c.id.startswith("swap-")]
+    assert "'words': 'def words(text)" in swaps[0] and "'counts': 'def counts(text)" in swaps[1]
+    for cell_index, uses, problem in [(4, ["nothing_defines_this"], "which no answer cell defines"),
+                                      (4, "words", "must be a list of function names"),
+                                      (4, ["counts"], "defined in the answer this test grades"),
+                                      (1, ["words"], "belongs on a test cell")]:
+        nb = copy.deepcopy(chain.nb)
+        nb.cells[cell_index].metadata["course"] = {"uses": uses}
+        with pytest.raises(grading.AuthoringError, match=problem):
+            grading.parse_solution(nb, "chain")
+
+
+@pytest.mark.parametrize("path", [REFERENCES / "solutions" / "chain.ipynb", *SOLUTIONS],
+                         ids=lambda p: p.stem)
+def test_assignment_holds_no_reference_code(path):
+    """The references come from the answer cells, which release stubs: not one line of their
+    bodies, and no trace of the declared dependencies, reaches the students."""
+    from utils.grading.markers import BEGIN_SOLUTION, END_SOLUTION, _region_lines
+
+    solution = grading.load_solution(path)
+    released = grading.make_assignment(solution)
+    released_lines = {line.strip() for c in released.cells for line in c.source.splitlines()}
+    assert solution.references
+    for name, source in solution.references.items():
+        (cell,) = [c for c in solution.nb.cells if c.cell_type == "code" and
+                   "BEGIN SOLUTION" in c.source and source in
+                   "\n".join(l for l in c.source.splitlines() if "SOLUTION" not in l)]
+        inside, _ = _region_lines(cell.source, BEGIN_SOLUTION, END_SOLUTION)
+        answer = [line.strip() for line in inside if line.strip()]
+        assert answer and all(line in source for line in answer)
+        assert not released_lines & set(answer), f"{name}: {released_lines & set(answer)}"
+    assert all("course" not in c.metadata for c in released.cells)
+    if path.parent == ROOT / "solutions":
+        assert grading.find_leaks(solution, released) == []
+
+
+@pytest.fixture(scope="module")
+def chain_batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("chain")
+    reports = grading.grade([REFERENCES / "solutions" / "chain.ipynb",
+                             REFERENCES / "assignments" / "chain.ipynb", REFERENCES / "submissions"],
+                            out, REFERENCES / "solutions", assignment="chain",
+                            cell_timeout=10, timeout=NOTEBOOK_TIMEOUT, jobs=2)
+    return {"out": out, "reports": {r.student: r for r in reports}}
+
+
+def test_one_bug_costs_only_the_function_that_has_it(chain_batch):
+    reports = chain_batch["reports"]
+    assert _points(reports["solutions-chain"]) == {"test_words": 1, "test_counts": 2, "test_top": 3}
+    assert _points(reports["assignments-chain"]) == {"test_words": 0, "test_counts": 0, "test_top": 0}
+    assert _points(reports["broken_words"]) == {"test_words": 0, "test_counts": 2, "test_top": 3}
+    assert _points(reports["broken_counts"]) == {"test_words": 1, "test_counts": 0, "test_top": 3}
+    for student, report in reports.items():
+        assert report.problems == [], report.to_markdown()
+        # After the tests, the last cell calls `words` again: the student's own, not the
+        # reference (the submissions assert it; the blank one's stub raises again).
+        blank = student == "assignments-chain"
+        assert report.cell_errors == ([
+            'your cell `print("words here:", words("b a b"))`: failed (NotImplementedError)']
+            if blank else []), report.to_markdown()
+
+
+def test_report_says_which_tests_ran_with_reference_implementations(chain_batch):
+    report = chain_batch["reports"]["broken_words"]
+    assert _question(report, "test_words").references == []
+    assert _question(report, "test_top").references == ["words", "counts"]
+    markdown = (chain_batch["out"] / "broken_words.md").read_text()
+    assert ("| `test_counts` | 2 / 2 | passed (ran with the reference implementation of `words`: "
+            "a mistake in yours costs only its own test) |") in markdown
+    assert "reference implementations of `words`, `counts`: a mistake in yours" in markdown
+    data = json.loads((chain_batch["out"] / "broken_words.json").read_text())
+    assert data["questions"][2]["references"] == ["words", "counts"]
+    assert "ran with the reference implementation of `words`" in (
+        chain_batch["out"] / "broken_words.html").read_text()
+
+
+def _homework_submission(name: str, tmp_path: Path) -> Path:
+    """A homework submission: the solution's answers, except the cells in the fixture patch."""
+    patch = {c.id: c.source for c in grading.read_notebook(REFERENCES / f"{name}.ipynb").cells}
+    homework = name.split("_", 1)[0]
+    solution_path = next(p for p in SOLUTIONS if p.stem.startswith(homework))
+    answered = runpy.run_path(str(FIXTURES / "make_fixtures.py"))["answered"]
+    nb = answered(solution_path.stem, grading.read_notebook(solution_path), **patch)
+    path = tmp_path / f"{name}.ipynb"
+    path.write_text(grading.notebook_text(nb), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name, loses", [
+    ("hw1_broken_distinct_words", {"test_distinct_words"}),
+    ("hw2_wrong_sigmoid", {"test_sigmoid"}),
+])
+def test_homework_bug_costs_only_its_own_question(name, loses, tmp_path):
+    """Homework 1: a broken distinct_words (which compute_co_occurrence_matrix calls, and
+    reduce_to_k_dim's test through it); homework 2: a wrong sigmoid (which negative sampling
+    and skip-gram's tests call). Without reference implementations these cost 7 and 13 points."""
+    path = _homework_submission(name, tmp_path)
+    solution = next(p for p in SOLUTIONS if p.stem.startswith(name.split("_", 1)[0]))
+    missing = missing_datasets(str(solution))
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}: set WV_MIRROR to a data mirror (see README)")
+    (report,) = grading.grade([path], tmp_path / "out", ROOT / "solutions", assignment=solution.stem,
+                              cell_timeout=600, timeout=1800, jobs=1)
+    lost = {q.grade_id for q in report.questions if q.points < q.possible}
+    assert lost == loses, report.to_markdown()
+    assert report.problems == [], report.to_markdown()
+    assert any(q.references for q in report.questions if q.grade_id not in loses)
+    # The student's later cells ran with their own (broken) function again.
+    assert report.cell_errors or name == "hw2_wrong_sigmoid", report.to_markdown()
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,13 +26,16 @@ How a solution notebook marks its parts (nbgrader's conventions; see docs/gradin
 Grading puts the solution's test cells (visible and hidden) back into each submission by
 grade_id, runs the result under nbval (``pytest --nbval-lax``) in a fresh kernel with a
 per-cell time limit and a whole-notebook time limit, and turns each test cell's pass/fail
-into points. Kernels run in a bwrap sandbox where one is available (utils.grading.sandbox).
+into points. A test cell whose metadata says ``course: {uses: [NAMES]}`` runs with the
+solution's definitions of those functions, put in just for that test (utils.grading.references),
+so a bug costs only the question of the function that has it. Kernels run in a bwrap sandbox
+where one is available (utils.grading.sandbox).
 
 Modules, one per idea: ``markers`` (what a cell is; parsing a solution), ``release`` (stubbing
 and the leak check), ``running`` (nbval in a subprocess, limits), ``sandbox`` (bwrap, CPU and
 memory limits), ``preflight`` (declared data), ``grader`` (one or many submissions),
 ``reports`` (Markdown, JSON, HTML, gradebook), ``manual`` (hand grading), ``roster`` (the class list; the students'
-``check``), ``cli``.
+``check``), ``references`` (reference implementations for a test's dependencies), ``cli``.
 """
 
 from .markers import (ANSWER_STUB, BEGIN_HIDDEN, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN,

@@ -19,6 +19,7 @@ from .markers import (BEGIN_HIDDEN, END_HIDDEN, Solution, TestCell, _source, cel
                       load_solutions, locked, read_notebook)
 from .manual import finish, write_report
 from .preflight import preflight
+from .references import restore_source, swap_in_source
 from .roster import match_roster, read_roster, safe_name
 from .reports import Question, Report, _describe, _first_lines, _num
 from .running import DEFAULT_AFTER_TIMEOUT, DEFAULT_CELL_TIMEOUT, DEFAULT_TIMEOUT, _run_notebook
@@ -49,7 +50,9 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
     """The notebook that runs: the submission with the solution's test cells put back.
 
     Returns (notebook, one (kind, info) per code cell in run order, problem lines); kind is
-    "test" (info: grade_id) or "student" (info: the submission cell)."""
+    "test" (info: grade_id), "student" (info: the submission cell), or "swap" / "restore"
+    (info: grade_id) for the grader's cells around a test run with reference
+    implementations (utils.grading.references)."""
     tests = {t.grade_id: t for t in solution.tests}
     given = {c.get("id"): c for c in solution.nb.cells if locked(c) and c.get("id")}
     problems: list[str] = []
@@ -91,17 +94,26 @@ def build_graded_notebook(submission: nbformat.NotebookNode, solution: Solution,
         placed[role.grade_id] = position
         problems.append(f"Test cell `{role.grade_id}` was missing; the original was put back.")
 
+    # Displayed at the end of a grader's cell: it ran to its end (see the test cells below).
+    reached = f"\n__import__('IPython').display.display({{'text/plain': {sentinel!r}}}, raw=True)\n"
     out_cells, code_map = [], []
     for i, entry in enumerate(cells):
         if entry["kind"] == "test":
             test = tests[entry["grade_id"]]
+            if test.references:  # the solution's versions of what it calls, for this test only
+                out_cells.append(nbformat.v4.new_code_cell(swap_in_source(
+                    {n: solution.references[n] for n in test.references}).rstrip() + reached,
+                    id=f"swap-{i}"))
+                code_map.append(("swap", test.grade_id))
             # Reached only if every line above ran: an exception whose report the student's
             # code suppressed still fails. Sent as display data, so a replaced sys.stdout
             # does not matter.
-            source = (test.source.rstrip() + "\n__import__('IPython').display.display("
-                      f"{{'text/plain': {sentinel!r}}}, raw=True)\n")
+            source = test.source.rstrip() + reached
             out_cells.append(nbformat.v4.new_code_cell(source, id=f"graded-{i}"))
             code_map.append(("test", test.grade_id))
+            if test.references:
+                out_cells.append(nbformat.v4.new_code_cell(restore_source(), id=f"restore-{i}"))
+                code_map.append(("restore", test.grade_id))
             continue
         cell = entry["cell"]
         cell_type = cell.get("cell_type")
@@ -269,7 +281,23 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
     collected = any("collected" in r for r in records)
     results: dict[str, Question] = {}
     death = None  # description of the cell whose run ended the kernel
+    swapped = set()  # tests whose reference implementations were in place
     for num, (kind, info) in enumerate(code_map):
+        if kind in ("swap", "restore"):
+            record = by_cell.get(num)
+            if record is not None and record["ok"] and record["sentinel"] and kind == "swap":
+                swapped.add(info)
+            elif record is not None and "Kernel dead" not in record["message"] and (
+                    not record["ok"] or kind == "swap"):   # a swap whose end was not reached
+                what = ("put in the reference implementations for" if kind == "swap" else
+                        "put your own functions back after")
+                error = (f"{record['ename']}: {record['evalue']}".rstrip(": ") if record["ename"]
+                         else record["message"] or "its end was not reached")
+                report.problems.append(f"The grader could not {what} test `{info}` "
+                                       f"({_first_lines(error, 1)})" + (
+                                           "; it ran with your own functions." if kind == "swap"
+                                           else "."))
+            continue
         where = f"test `{info}`" if kind == "test" else f"your cell {_describe(info)}"
         record = by_cell.get(num)
         status, message = "passed", ""
@@ -315,7 +343,8 @@ def _score(report: Report, solution: Solution, code_map, records, limit_hit, log
         if kind == "test":
             test = tests[info]
             earned = test.points if status == "passed" else 0.0
-            results[info] = Question(info, earned, test.points, status, message)
+            used = list(test.references) if info in swapped else []
+            results[info] = Question(info, earned, test.points, status, message, used)
         elif status not in ("passed", "not run"):
             report.cell_errors.append(f"{where}: {status}" + (f" ({message})" if message else ""))
     report.questions = [results[t.grade_id] for t in solution.tests]

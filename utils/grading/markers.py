@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import nbformat
+
+from . import references as _references
 
 
 SCHEMA_VERSION = 3
@@ -212,6 +214,7 @@ class TestCell:
     points: float
     source: str          # as graded: visible and hidden tests
     visible: str         # as released
+    references: tuple[str, ...] = ()   # run with the solution's versions of these (references.py)
 
 
 @dataclass
@@ -224,6 +227,8 @@ class Solution:
     roles: list[Role | None]
     tests: list[TestCell]
     manual: list[Role]
+    # name -> the solution's definition, for the tests' reference implementations
+    references: dict[str, str] = field(default_factory=dict)
 
     @property
     def possible(self) -> float:
@@ -242,11 +247,18 @@ def parse_solution(nb: nbformat.NotebookNode, name: str, path: Path | None = Non
     """Check a solution notebook's marks; raise AuthoringError listing every problem."""
     problems: list[str] = []
     roles, tests, manual, seen = [], [], [], {}
+    answers: list[tuple[int, str]] = []       # (index, source) of every code answer
+    uses: dict[str, tuple[int, str, list[str]]] = {}   # test grade_id -> (index, where, names)
     for index, cell in enumerate(nb.cells):
         where = f"{name}: cell {index} (id {cell.get('id')})"
         role = cell_role(cell, problems, where)
         roles.append(role)
         text = _source(cell)
+        declared = _references.declared_uses(cell.get("metadata"), where, problems)
+        if declared and (role is None or role.kind != "test"):
+            problems.append(f"{where}: course.{_references.USES_KEY} belongs on a test cell")
+        elif declared:
+            uses[role.grade_id] = (index, where, declared)
         if role is not None and locked(cell):
             problems.append(f"{where}: a {role.kind} cell cannot be {LOCKED_TAG!r} (test cells "
                             "are locked anyway; answer cells must stay editable)")
@@ -268,6 +280,8 @@ def parse_solution(nb: nbformat.NotebookNode, name: str, path: Path | None = Non
             manual.append(role)
         if role.kind == "solution" and cell.get("cell_type") == "code":
             _replace_regions(text, BEGIN_SOLUTION, END_SOLUTION, CODE_STUB, where, problems)
+            answers.append((index, text))
+    references = _resolve_references(tests, answers, uses, problems)
     ids = {}
     for index, cell in enumerate(nb.cells):
         cell_id = roles[index].grade_id if roles[index] else cell.get("id")
@@ -276,7 +290,40 @@ def parse_solution(nb: nbformat.NotebookNode, name: str, path: Path | None = Non
         ids.setdefault(cell_id, index)
     if problems:
         raise AuthoringError("\n".join(problems))
-    return Solution(name, path, nb, roles, tests, manual)
+    return Solution(name, path, nb, roles, tests, manual, references)
+
+
+def _resolve_references(tests: list[TestCell], answers: list[tuple[int, str]],
+                        uses: dict[str, tuple[int, str, list[str]]], problems: list[str]
+                        ) -> dict[str, str]:
+    """Fill in each test's ``references`` (its declared uses, closed under calls); return the
+    definitions they need. A name must be defined in exactly one answer cell, and not in the
+    answer the test grades (the answer cell nearest above it)."""
+    if not uses:
+        return {}
+    found, repeated = _references.definitions(answers)
+    needed: dict[str, str] = {}
+    for test in tests:
+        if test.grade_id not in uses:
+            continue
+        index, where, names = uses[test.grade_id]
+        bad = [n for n in names if n not in found]
+        if bad:
+            problems.append(f"{where}: course.{_references.USES_KEY} names {bad}, which no "
+                            "answer cell defines (a top-level def or class)")
+        names = _references.closure([n for n in names if n in found], found)
+        for n in names:
+            if n in repeated:
+                problems.append(f"{where}: {n!r} is defined in more than one answer cell; "
+                                "a reference implementation must be unambiguous")
+        own = max((i for i, _ in answers if i < index), default=None)
+        tested = [n for n in names if found[n][0] == own]
+        if tested:
+            problems.append(f"{where}: course.{_references.USES_KEY} would replace {tested}, "
+                            "defined in the answer this test grades (the cell just above it)")
+        test.references = tuple(names)
+        needed.update({n: found[n][1] for n in names})
+    return needed
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:

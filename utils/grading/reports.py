@@ -25,6 +25,19 @@ class Question:
     possible: float
     status: str            # passed | failed | timeout | error | not run
     message: str = ""
+    # functions of other answers this test ran with the solution's versions of
+    references: list[str] = field(default_factory=list)
+
+    def result(self) -> str:
+        """The result in words: status, message, and the reference implementations used."""
+        text = self.status + (f": {self.message}" if self.message else "")
+        if self.references:
+            names = ", ".join(f"`{n}`" for n in self.references)
+            many = len(self.references) > 1
+            text += (f" (ran with the reference implementation{'s' if many else ''} of {names}: "
+                     f"a mistake in yours costs only {'their' if many else 'its'} own "
+                     f"test{'s' if many else ''})")
+        return text
 
 
 @dataclass
@@ -111,8 +124,7 @@ class Report:
         if self.questions:
             lines += ["| Question | Points | Result |", "|---|---:|---|"]
             for q in self.questions:
-                result = q.status + (f": {q.message}" if q.message else "")
-                result = result.replace("|", "\\|").replace("\n", " ")
+                result = q.result().replace("|", "\\|").replace("\n", " ")
                 lines.append(f"| `{q.grade_id}` | {_num(q.points)} / {_num(q.possible)} | {result} |")
             lines.append("")
         if self.cell_errors:
@@ -136,8 +148,8 @@ class Report:
         feedback of each test and written answer under its cell."""
         from nbconvert.filters import markdown2html
 
-        feedback = {q.grade_id: f"{_num(q.points)} / {_num(q.possible)}: {q.status}"
-                    + (f": {q.message}" if q.message else "") for q in self.questions}
+        feedback = {q.grade_id: f"{_num(q.points)} / {_num(q.possible)}: {q.result()}"
+                    for q in self.questions}
         for m in self.manual:
             feedback[m["grade_id"]] = (
                 "not graded yet" if m.get("points") is None else
