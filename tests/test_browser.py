@@ -7,6 +7,9 @@ installs Chromium where it can. Screenshots go to the test's tmp folder (printed
 
 What it proves, as a student or an instructor would see it:
 - lecture 01 opens in JupyterLab, runs, and its explorer answers a typed word and analogy;
+- lecture 04's projector, on the GloVe vectors the lecture trains, draws its canvas and
+  re-projects when a word is typed and when the method changes to t-SNE;
+- lecture 08's network explorer retrains and redraws when its slider and its menu move;
 - the embedding projector (a small notebook made here, so no lecture is modified) draws an
   ipympl canvas, names the point under the mouse, zooms on the wheel, and re-projects on input;
 - the RISE extension is loaded in this JupyterLab and previews lecture 01 as slides;
@@ -37,6 +40,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE_01 = ROOT / "lectures" / "01_word2vec_review.ipynb"
+LECTURE_04 = ROOT / "lectures" / "04_glove.ipynb"
+LECTURE_08 = ROOT / "lectures" / "08_neural_networks.ipynb"
 TIMEOUT_MS = 300_000  # a lecture may take its full ~3 minutes on a loaded 2-core machine
 
 
@@ -71,7 +76,8 @@ def _free_port() -> int:
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 with a fresh token, serving a tmp folder (copies, never the lectures)."""
     root = tmp_path_factory.mktemp("lab")
-    shutil.copy(LECTURE_01, root / LECTURE_01.name)
+    for lecture in (LECTURE_01, LECTURE_04, LECTURE_08):
+        shutil.copy(lecture, root / lecture.name)
     shutil.copy(ROOT / "README.zh-CN.md", root / "README.zh-CN.md")
     nbformat.write(new_notebook(cells=[new_code_cell(source) for source in (
         "from utils.pretrained import load_glove_6b\nfrom utils.projector import EmbeddingProjector\n"
@@ -118,11 +124,11 @@ def _dismiss_news(page) -> None:
         news.first.click()
 
 
-def _open_and_run_all(browser, lab, name: str):
+def _open_and_run_all(browser, lab, name: str, timeout_ms: int = TIMEOUT_MS):
     """A page with notebook `name` open in JupyterLab, all cells run (waits for the kernel to finish)."""
     url, token, _ = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_timeout(timeout_ms)
     page.goto(f"{url}/lab/tree/{name}?token={token}&reset")
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
     page.wait_for_function("""() => {
@@ -142,12 +148,31 @@ def _open_and_run_all(browser, lab, name: str):
 
 
 # The projector's image canvas: its PNG and the share of its pixels that are not white.
-_CANVAS_IMAGE = """() => {
-    const canvas = document.querySelectorAll('.jupyter-matplotlib-canvas-div canvas')[0];
+_CANVAS_IMAGE = """(root) => {
+    // The last live figure inside `root` (a cell's output; the whole page when not given).
+    const figures = (root || document).querySelectorAll('.jupyter-matplotlib-canvas-div');
+    const canvas = figures[figures.length - 1].querySelector('canvas');
     const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     let inked = 0;
-    for (let i = 0; i < pixels.length; i += 4) if (pixels[i] + pixels[i + 1] + pixels[i + 2] < 600) inked++;
+    // Inked: painted (not transparent, as a canvas is before its first image) and not white.
+    for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 0 && pixels[i] + pixels[i + 1] + pixels[i + 2] < 600) inked++;
     return {url: canvas.toDataURL(), inked: inked / (pixels.length / 4)}; }"""
+
+
+def _wait_for_new_picture(page, before: dict, after_what: str, root=None, timeout_s: float = 120) -> dict:
+    """The canvas's image once it differs from `before` and is drawn; fails saying what did not redraw.
+
+    root: the element handle of the cell output holding the figure (default: the page's last figure).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now = page.evaluate(_CANVAS_IMAGE, root)
+        if now["url"] != before["url"] and now["inked"] > 0.01:
+            return now
+        if time.monotonic() > deadline:
+            pytest.fail(f"the projector's figure was not redrawn {timeout_s:.0f} s after {after_what} "
+                        f"({now['inked']:.1%} of the canvas drawn, {'unchanged' if now['url'] == before['url'] else 'blank'})")
+        page.wait_for_timeout(250)
 
 
 def _screenshot(page, tmp_path: Path, name: str) -> Path:
@@ -196,8 +221,7 @@ def test_projector_hover_zoom_and_input_in_the_browser(browser, lab, tmp_path):
     x, y = map(float, re.search(r"PIXEL ([\d.]+) ([\d.]+)", page.locator(".jp-OutputArea-output",
                                                                        has_text="PIXEL").inner_text()).groups())
     box = page.locator(".jupyter-matplotlib-canvas-div").last.bounding_box()
-    first_image = page.evaluate(_CANVAS_IMAGE)
-    assert first_image["inked"] > 0.01, f"the projector's canvas is blank: {first_image['inked']:.1%} of it drawn"
+    _wait_for_new_picture(page, {"url": None}, "the notebook ran")
     page.mouse.move(box["x"] + x + 1, box["y"] + y + 1)
     hover = page.locator(".widget-html pre", has_text="hover: frog")
     hover.wait_for()
@@ -211,11 +235,101 @@ def test_projector_hover_zoom_and_input_in_the_browser(browser, lab, tmp_path):
     words.fill("paris")
     words.press("Enter")
     page.locator(".widget-html pre", has_text="20 words around 'paris', projected with PCA").wait_for()
-    # The figure is redrawn: the canvas's image has changed and is not blank.
-    page.wait_for_function(f"before => {{ const now = ({_CANVAS_IMAGE})(); "
-                           "return now.url !== before.url && now.inked > 0.01; }", arg=before)
+    _wait_for_new_picture(page, before, "typing 'paris'")  # redrawn: changed, and not blank
     page.wait_for_timeout(500)
     _screenshot(page, tmp_path, "projector_paris")
+    page.close()
+
+
+def _output_of_cell(page, cell_id: str):
+    """The rendered output area of the code cell whose nbformat id is `cell_id`."""
+    index = page.evaluate("""id => {
+        const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+        return cells.findIndex(cell => cell.model.id === id); }""", cell_id)
+    assert index >= 0, f"no cell with id {cell_id!r}: was the lecture restructured? update this test"
+    # JupyterLab renders only the cells near the view: bring this one there first.
+    page.evaluate("""index => {
+        const notebook = window.jupyterapp.shell.currentWidget.content;
+        notebook.activeCellIndex = index;
+        return notebook.scrollToItem(index, 'start'); }""", index)
+    output = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-Cell-outputArea")
+    output.scroll_into_view_if_needed()
+    output.locator(".jp-OutputArea-output").first.wait_for()
+    return output
+
+
+def _cell_id(notebook: Path, needle: str) -> str:
+    """The id of the one code cell of `notebook` whose source contains `needle`."""
+    ids = [cell.id for cell in nbformat.read(notebook, as_version=4).cells
+           if cell.cell_type == "code" and needle in cell.source]
+    assert len(ids) == 1, f"{notebook.name}: {len(ids)} code cells contain {needle!r}"
+    return ids[0]
+
+
+def test_lecture_04_projector_on_our_glove_vectors(browser, lab, tmp_path):
+    # Lecture 04 trains GloVe before the projector: give the whole run up to 10 minutes.
+    page = _open_and_run_all(browser, lab, LECTURE_04.name, timeout_ms=600_000)
+    output = _output_of_cell(page, _cell_id(LECTURE_04, "embedding_projector(glove_vectors"))
+    assert "17 words, projected with PCA" in output.inner_text()
+    canvas = output.locator(".jupyter-matplotlib-canvas-div canvas").last
+    canvas.scroll_into_view_if_needed()
+    canvas.wait_for()
+    # Only this cell's figure: the lecture's later cells draw pictures of their own.
+    root = output.element_handle()
+    first_image = _wait_for_new_picture(page, {"url": None}, "the lecture ran", root)
+    _screenshot(page, tmp_path, "lecture04_projector")
+    # "neighbours of" a typed word: the picture and the status line follow.
+    output.get_by_role("button", name="neighbours of").click()  # around the first word, king
+    output.locator(".widget-html pre", has_text="words around 'king', projected with PCA").wait_for()
+    words = output.locator(".widget-text input").first
+    words.fill("woman")
+    words.press("Enter")
+    output.locator(".widget-html pre", has_text="words around 'woman', projected with PCA").wait_for()
+    before_tsne = _wait_for_new_picture(page, first_image, "typing 'woman'", root)
+    output.locator(".widget-dropdown select").select_option(label="t-SNE")
+    output.locator(".widget-html pre", has_text="words around 'woman', projected with t-SNE").wait_for()
+    _wait_for_new_picture(page, before_tsne, "choosing t-SNE", root)
+    # The lecture's other figures stay ordinary pictures: importing the projector's widget
+    # backend must not turn them into live canvases.
+    assert page.locator(".jupyter-matplotlib-canvas-div").count() == 1
+    page.wait_for_timeout(500)
+    _screenshot(page, tmp_path, "lecture04_projector_woman_tsne")
+    page.close()
+
+
+# The picture an ipywidgets Output shows (inline matplotlib): its source, and its size.
+_OUTPUT_IMAGE = """output => {
+    const image = output.querySelector('.widget-output img');
+    return image ? {src: image.src, width: image.naturalWidth} : null; }"""
+
+
+def test_lecture_08_network_explorer_retrains_on_input(browser, lab, tmp_path):
+    page = _open_and_run_all(browser, lab, LECTURE_08.name)
+    output = _output_of_cell(page, _cell_id(LECTURE_08, "widgets.interactive(explore"))
+    output.scroll_into_view_if_needed()
+    handle = output.locator(".widget-output img")
+    handle.wait_for()
+    element = output.element_handle()
+    first = page.evaluate(_OUTPUT_IMAGE, element)
+    assert first and first["width"] > 200, f"the explorer shows no picture: {first}"
+    readout = output.locator(".widget-readout").first
+    assert readout.inner_text().strip() == "3"
+    _screenshot(page, tmp_path, "lecture08_explorer")
+    # The slider, moved with the keyboard as a presenter would: one more hidden unit.
+    output.locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("el => el.textContent.trim() === '4'", arg=readout.element_handle())
+    page.wait_for_function(f"([output, before]) => {{ const now = ({_OUTPUT_IMAGE})(output); "
+                           "return now && now.src !== before.src && now.width > 200; }", arg=[element, first])
+    after_slider = page.evaluate(_OUTPUT_IMAGE, element)
+    # The nonlinearity menu: another choice redraws again.
+    menu = output.locator(".widget-dropdown select")
+    other = [o for o in menu.locator("option").all_inner_texts() if o.strip() != menu.input_value()][0]
+    menu.select_option(label=other)
+    page.wait_for_function(f"([output, before]) => {{ const now = ({_OUTPUT_IMAGE})(output); "
+                           "return now && now.src !== before.src && now.width > 200; }", arg=[element, after_slider])
+    page.wait_for_timeout(300)
+    _screenshot(page, tmp_path, f"lecture08_explorer_4_{other.strip()}")
     page.close()
 
 
