@@ -65,6 +65,8 @@ def parse_args(argv=None):
     p.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
     p.add_argument("--loss", choices=("negative", "hierarchical"), default="negative")
     p.add_argument("--backend", default="auto", help="utils.word2vec backend (default auto: numba on CPU)")
+    p.add_argument("--shared-negatives", action="store_true",
+                   help="ours: K noise words shared per window (pWord2Vec kernel; skip-gram/negative only)")
     p.add_argument("--device", default="auto", help="utils.word2vec device for the torch backend")
     p.add_argument("--max-tokens", type=int, default=None, help="use only the first sentences up to this many tokens")
     p.add_argument("--only", choices=SYSTEMS, default=None, help="run one system only")
@@ -111,12 +113,13 @@ def run_ours(encoded, args, seed):
         vector_size=args.vector_size, window=args.window, negative=args.negative, loss=args.loss,
         sample=args.sample, min_count=args.min_count, architecture=args.architecture, alpha=args.alpha,
         workers=args.workers, epochs=args.epochs, seed=seed, backend=args.backend, device=args.device,
+        shared_negatives=args.shared_negatives,
     )
     model.build_vocab(encoded)
     start = time.perf_counter()
     kv = model.train(encoded, progress=False)
     seconds = time.perf_counter() - start
-    return seconds, kv, len(model.vocab), model.backend
+    return seconds, kv, len(model.vocab), model.backend + ("+shared negatives" if args.shared_negatives else "")
 
 
 def word2vec_c_source() -> Path | None:
@@ -174,6 +177,8 @@ def warm_up(encoded, args):
     for loss in ("negative", "hierarchical"):
         Word2Vec(min_count=1, epochs=1, vector_size=8, loss=loss, architecture=args.architecture,
                  backend=args.backend, device=args.device).fit(small, progress=False)
+    if args.shared_negatives:
+        Word2Vec(min_count=1, epochs=1, vector_size=8, backend="numba", shared_negatives=True).fit(small, progress=False)
 
 
 def main(argv=None) -> int:
@@ -181,7 +186,8 @@ def main(argv=None) -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
     print(f"settings: {args.architecture}/{args.loss}, d={args.vector_size}, window={args.window}, "
           f"negative={args.negative}, sample={args.sample:g}, min_count={args.min_count}, "
-          f"epochs={args.epochs}, workers={args.workers}", flush=True)
+          f"epochs={args.epochs}, workers={args.workers}"
+          + (", ours with shared negatives" if args.shared_negatives else ""), flush=True)
     systems = [s for s in SYSTEMS if args.only in (None, s)]
     source = word2vec_c_source() if "word2vec.c" in systems else None
     if "word2vec.c" in systems and source is None:

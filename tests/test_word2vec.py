@@ -328,3 +328,57 @@ def test_train_word2vec_takes_sentences_or_an_encoded_corpus(corpus):
     model = Word2Vec(vector_size=8, epochs=1)
     again = model.fit(encoded, progress=False)
     assert model.vocab is encoded.vocab and again.index_to_key == encoded.vocab.index_to_key
+
+
+# --------------------------------------------------------------------------------------
+# Shared negatives (pWord2Vec): one set of K noise words per window, on the numba backend
+
+needs_numba = pytest.mark.skipif(not w2v.numba_available(), reason="the shared-negatives kernel is numba code")
+
+
+@needs_numba
+def test_shared_negatives_window_update_is_minus_alpha_times_the_gradient():
+    """One window (center 2, context 1 and 3) with one noise word: every row moves by
+    -alpha times the gradient of the window's loss at its starting values."""
+    rng = np.random.default_rng(0)
+    V, d, alpha = 5, 4, 0.1
+    center = rng.normal(size=(V, d)).astype(np.float32)
+    outside = rng.normal(size=(V, d)).astype(np.float32)
+    ids = np.array([1, 2, 3], dtype=np.int32)
+    sentence_ids = np.zeros(3, dtype=np.int32)
+    accept, alias = np.ones(1, np.float32), np.zeros(1, np.int32)  # the noise word is always word 0
+    v = torch.tensor(center, dtype=torch.float64, requires_grad=True)
+    u = torch.tensor(outside, dtype=torch.float64, requires_grad=True)
+    inputs = v[[1, 3]]  # the context words are the inputs, as in word2vec.c's skip-gram
+    loss = -(torch.nn.functional.logsigmoid(inputs @ u[2]).sum()
+             + torch.nn.functional.logsigmoid(-(inputs @ u[0])).sum())
+    loss.backward()
+    total, terms = w2v._train_chunk_shared_negatives(ids, sentence_ids, 1, 2, 1, 1, center, outside,
+                                                     accept, alias, np.float32(alpha), np.uint64(7), 1)
+    assert terms == 4 and total == pytest.approx(loss.item(), rel=1e-5)
+    np.testing.assert_allclose(center, (v - alpha * v.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outside, (u - alpha * u.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_numba
+def test_shared_negatives_learn_the_planted_groups_deterministically(corpus):
+    settings = dict(backend="numba", shared_negatives=True, vectors="average")
+    wv = small_model(**settings).fit(corpus, progress=False)
+    for group in GROUPS:
+        for word in group[:2]:
+            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
+            assert neighbours == set(group) - {word}, (word, neighbours)
+    again = small_model(**settings).fit(corpus, progress=False)
+    np.testing.assert_array_equal(wv.vectors, again.vectors)  # one thread: the same run twice
+    plain = small_model(backend="numba", vectors="average").fit(corpus, progress=False)
+    assert not np.array_equal(wv.vectors, plain.vectors)  # it is a different kernel
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(architecture="cbow"), "skip-gram with negative sampling only"),
+    (dict(loss="hierarchical"), "skip-gram with negative sampling only"),
+    (dict(backend="torch"), "numba-backend kernel"),
+])
+def test_shared_negatives_refuse_what_they_do_not_implement(settings, message):
+    with pytest.raises(ValueError, match=message):
+        small_model(shared_negatives=True, **settings)

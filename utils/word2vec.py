@@ -474,6 +474,77 @@ if numba is not None:
         return loss, terms
 
 
+    @_jit
+    def _train_chunk_shared_negatives(ids, sentence_ids, start, stop, window, negative, center, outside,
+                                      accept, alias, alpha, seed, loss_every):
+        """Skip-gram with negative sampling, K noise words shared by a whole window (Ji et al.
+        2016, pWord2Vec). Same contract as `_train_chunk_numba`.
+
+        For the window around center c with context words o_1..o_n, the n input rows v_o (as in
+        word2vec.c's skip-gram, the context word is the input) meet K+1 output rows: u_c
+        (label 1) and the K noise words u_k (label 0), drawn once for the window instead of
+        once per pair. That is the product of an (n, d) and a (d, K+1) matrix: each output row
+        is read once per window and stays in cache for all n inputs, where the per-pair loop
+        fetches n(K+1) rows from all over U. Gradients are taken at the window's starting
+        values and added once (a minibatch of n pairs).
+        """
+        n_tokens = ids.shape[0]
+        d = center.shape[1]
+        inputs = np.zeros((2 * window, d), dtype=np.float32)  # v_o of the window's context words
+        grad_inputs = np.zeros((2 * window, d), dtype=np.float32)
+        grad_output = np.zeros(d, dtype=np.float32)
+        context = np.zeros(2 * window, dtype=np.int64)
+        targets = np.zeros(negative + 1, dtype=np.int64)
+        state = np.full(1, seed, dtype=np.uint64)
+        loss, terms = 0.0, 0
+        for i in range(start, stop):
+            b = 1 + _random_below(state, window)  # the reduced (dynamic) window
+            lo, hi = max(0, i - b), min(n_tokens, i + b + 1)
+            c = ids[i]
+            n = 0
+            for j in range(lo, hi):
+                if j != i and sentence_ids[j] == sentence_ids[i]:
+                    context[n] = ids[j]
+                    for k in range(d):
+                        inputs[n, k] = center[ids[j], k]
+                        grad_inputs[n, k] = 0.0
+                    n += 1
+            if n == 0:
+                continue
+            targets[0] = c
+            n_targets = 1
+            for _ in range(negative):
+                noise = _draw_negative(state, accept, alias)
+                if noise != c:  # as word2vec.c, a draw of the true word is skipped
+                    targets[n_targets] = noise
+                    n_targets += 1
+            measure = i % loss_every == 0
+            for t in range(n_targets):
+                row = targets[t]
+                label = 1.0 if t == 0 else 0.0
+                grad_output[:] = 0.0
+                for r in range(n):
+                    f = np.float32(0.0)
+                    for k in range(d):
+                        f += inputs[r, k] * outside[row, k]
+                    e = math.exp(-abs(f))
+                    sig = 1.0 / (1.0 + e) if f >= 0 else e / (1.0 + e)
+                    if measure:
+                        margin = f if t == 0 else -f
+                        loss += math.log1p(e) + max(-margin, 0.0)
+                        terms += 1
+                    g = np.float32(alpha * (label - sig))
+                    for k in range(d):
+                        grad_inputs[r, k] += g * outside[row, k]
+                        grad_output[k] += g * inputs[r, k]
+                for k in range(d):
+                    outside[row, k] += grad_output[k]
+            for r in range(n):
+                for k in range(d):
+                    center[context[r], k] += grad_inputs[r, k]
+        return loss, terms
+
+
 def numba_available() -> bool:
     return numba is not None
 
@@ -503,6 +574,10 @@ class Word2VecConfig:
     max_row_repeats: torch backend: a row that occurs n times in a batch gets its summed
                  update scaled by max_row_repeats / n when n is larger (see `scatter_rows`)
     workers:     Hogwild threads of the numba backend (1: deterministic)
+    shared_negatives: numba backend, skip-gram with negative sampling: draw the K noise words
+                 once per window and share them across its context words (pWord2Vec, Ji et al.
+                 2016: two small matrix products per window, faster). False (default): K fresh
+                 draws for every pair, word2vec.c's algorithm as lecture 03 and homework 2 teach it
     seed:        seeds initialisation, subsampling, windows and negative samples
     """
 
@@ -524,6 +599,7 @@ class Word2VecConfig:
     batch_size: int | None = None
     max_row_repeats: int | None = 64
     workers: int = 1
+    shared_negatives: bool = False
     seed: int = 0
 
     def validate(self) -> None:
@@ -551,6 +627,11 @@ class Word2VecConfig:
             raise ValueError("backend='numba' needs the numba package (pip install numba)")
         if self.backend == "numba" and self.loss == "softmax":
             raise ValueError("the naive softmax runs on the torch backend only (backend='torch')")
+        if self.shared_negatives and (self.architecture, self.loss) != ("skipgram", "negative"):
+            raise ValueError("shared_negatives applies to skip-gram with negative sampling only "
+                             f"(got architecture={self.architecture!r}, loss={self.loss!r})")
+        if self.shared_negatives and self.backend == "torch":
+            raise ValueError("shared_negatives is a numba-backend kernel: use backend='numba' or 'auto' on the CPU")
 
 
 @dataclass
@@ -681,6 +762,9 @@ class Word2Vec:
             total=total_words, initial=self.epochs_done * encoded.num_tokens, unit=" words",
             unit_scale=True, disable=not progress, desc=f"word2vec {cfg.architecture}/{cfg.loss}",
         )
+        if self.config.shared_negatives and self.backend != "numba":
+            raise ValueError("shared_negatives runs on the numba backend, but this run would use torch on "
+                             f"{self.device}: pass backend='numba' (CPU), or shared_negatives=False")
         train_epoch = self._train_epoch_numba if self.backend == "numba" else self._train_epoch_torch
         try:
             while self.epochs_done < cfg.epochs:
@@ -774,6 +858,12 @@ class Word2Vec:
         tables = self._numba_tables()
 
         def work(k):  # chunk k: the centers at positions bounds[k] .. bounds[k+1]-1
+            if cfg.shared_negatives:
+                accept, alias = tables[:2]
+                return _train_chunk_shared_negatives(
+                    data.ids, data.sentence_ids, bounds[k], bounds[k + 1], cfg.window, cfg.negative,
+                    center, outside, accept, alias, alphas[k], seeds[k], self.LOSS_EVERY,
+                )
             return _train_chunk_numba(
                 cbow, use_hs, data.ids, data.sentence_ids, bounds[k], bounds[k + 1], cfg.window, cfg.negative,
                 center, outside, *tables, alphas[k], seeds[k], self.LOSS_EVERY,
