@@ -474,6 +474,18 @@ if numba is not None:
         return loss, terms
 
 
+    _SIGMOID_LIMIT = 6.0  # word2vec.c's MAX_EXP: beyond it σ is taken as 0 or 1
+    _SIGMOID_TABLE = (1.0 / (1.0 + np.exp(-np.linspace(-6.0, 6.0, 1001)))).astype(np.float32)
+
+    @_inline
+    def _table_sigmoid(f):
+        """σ(f) from a 1001-entry table on [-6, 6] (word2vec.c's expTable), 0 or 1 outside."""
+        if f >= _SIGMOID_LIMIT:
+            return np.float32(1.0)
+        if f <= -_SIGMOID_LIMIT:
+            return np.float32(0.0)
+        return _SIGMOID_TABLE[int((f + _SIGMOID_LIMIT) * (1000.0 / (2 * _SIGMOID_LIMIT)) + 0.5)]
+
     @_jit
     def _train_chunk_shared_negatives(ids, sentence_ids, start, stop, window, negative, center, outside,
                                       accept, alias, alpha, seed, loss_every):
@@ -527,12 +539,14 @@ if numba is not None:
                     f = np.float32(0.0)
                     for k in range(d):
                         f += inputs[r, k] * outside[row, k]
-                    e = math.exp(-abs(f))
-                    sig = 1.0 / (1.0 + e) if f >= 0 else e / (1.0 + e)
                     if measure:
+                        e = math.exp(-abs(f))
+                        sig = 1.0 / (1.0 + e) if f >= 0 else e / (1.0 + e)
                         margin = f if t == 0 else -f
                         loss += math.log1p(e) + max(-margin, 0.0)
                         terms += 1
+                    else:
+                        sig = _table_sigmoid(f)
                     g = np.float32(alpha * (label - sig))
                     for k in range(d):
                         grad_inputs[r, k] += g * outside[row, k]
