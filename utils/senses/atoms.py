@@ -6,7 +6,8 @@ Each word vector is written as a sparse combination of a few "discourse atoms" A
 learned from the vector matrix alone:
     min_{A, α}  Σ_w ||v_w - Σ_j α_{w,j} A_j||²   s.t.  ||α_w||₀ ≤ s.
 The atoms of a polysemous word tend to be its senses; an atom is described by the words
-nearest to it.
+nearest to it. Pretrained vectors share a common direction that would take a place in every
+code: `centre_vectors` removes it first (lecture 06 compares the atoms with and without).
 
 Implementation: alternate (1) orthogonal matching pursuit for the codes α, batched over all
 words at once in torch (any device): s greedy steps, each picking the atom most correlated
