@@ -12,7 +12,7 @@ from utils.senses import (
     wordnet_glosses,
 )
 from utils.senses.prototypes import SenseClusters
-from utils.senses.atoms import describe_atoms, word_atoms
+from utils.senses.atoms import centre_vectors, describe_atoms, word_atoms
 from utils.vectors import WordVectors
 
 
@@ -174,14 +174,22 @@ def test_read_scws_marks_the_target():
     assert (pairs[0].word1, pairs[0].word2, pairs[0].rating) == ("brazil", "nut", 1.1)
 
 
-def test_sparse_codes_of_known_atoms_are_recovered():
-    rng = np.random.default_rng(0)
-    k, d, s, n = 40, 30, 3, 3000
+def planted_codes(k, d, s, n, signed=False, seed=0):
+    """k random unit atoms (k, d) and n codes (n, k) of s non-zeros each, |coefficient| in [0.5, 1.5]
+    (positive, or of random sign when `signed`)."""
+    rng = np.random.default_rng(seed)
     atoms = rng.normal(size=(k, d))
     atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
     codes = np.zeros((n, k))
     for row in codes:
-        row[rng.choice(k, s, replace=False)] = rng.uniform(0.5, 1.5, s)
+        signs = rng.choice([-1, 1], s) if signed else 1
+        row[rng.choice(k, s, replace=False)] = signs * rng.uniform(0.5, 1.5, s)
+    return atoms, codes, rng
+
+
+def test_sparse_codes_of_known_atoms_are_recovered():
+    k, d, s, n = 40, 30, 3, 3000
+    atoms, codes, _ = planted_codes(k, d, s, n)
     x = codes @ atoms
     found = sparse_encode(x, atoms, n_nonzero=s, device="cpu").toarray()
     # greedy pursuit is exact only for incoherent atoms: 40 random atoms in 30-d nearly always
@@ -194,6 +202,27 @@ def test_sparse_codes_of_known_atoms_are_recovered():
     assert np.mean(match > 0.99) >= 0.9, match
     assert errors[-1] < errors[0] / 3  # MOD can stall with a few atoms merged: most, not all, are found
     assert learned_codes.shape == (n, k) and (learned_codes.getnnz(1) <= s).all()
+
+
+def test_centring_removes_a_shared_direction_that_hides_the_atoms():
+    # planted: sparse codes of known atoms (random signs, so they average to about zero) plus one
+    # direction every vector shares, as pretrained word vectors have
+    k, d, s, n = 40, 30, 3, 3000
+    atoms, codes, rng = planted_codes(k, d, s, n, signed=True)
+    kv = WordVectors(codes @ atoms + 3 * rng.normal(size=d) / np.sqrt(d), [f"w{i}" for i in range(n)])
+    centred = centre_vectors(kv)
+    assert centred.index_to_key == kv.index_to_key
+    np.testing.assert_allclose(centred.vectors.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(centre_vectors(kv, top=100).vectors[:100].mean(0), 0, atol=1e-5)
+
+    def found(vectors):
+        learned, _, _ = learn_dictionary(vectors, k, s, n_iter=30, seed=0, device="cpu", progress=False)
+        return np.mean(np.abs(atoms @ learned.T).max(1) > 0.99)  # share of true atoms recovered
+
+    assert found(centred.vectors) >= 0.9
+    assert found(kv.vectors) <= 0.5  # the shared direction takes a place in every code
+    with pytest.raises(ValueError, match="top must be"):
+        centre_vectors(kv, top=0)
 
 
 def test_sparse_coding_rejects_bad_input():

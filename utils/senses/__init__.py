@@ -10,11 +10,12 @@
   scored with AvgSim and AvgSimC (Huang et al. 2012, eq. 6-7).
 - `utils.senses.atoms`: sparse coding of a vector matrix into "discourse atoms" (Arora et
   al. 2018): batched orthogonal matching pursuit and dictionary updates in torch, atom
-  descriptions and a WordNet police-lineup test.
+  descriptions and a WordNet police-lineup test; `centre_vectors` removes the direction all
+  pretrained vectors share before coding.
 """
 
 from utils.senses.atoms import (
-    LineupResult, describe_atoms, learn_dictionary, lineup_test, sparse_encode, wordnet_glosses,
+    LineupResult, centre_vectors, describe_atoms, learn_dictionary, lineup_test, sparse_encode, wordnet_glosses,
 )
 from utils.senses.prototypes import (
     ContextEmbedder, MultiPrototype, cluster_purity, idf_weights, spherical_kmeans,
@@ -23,7 +24,7 @@ from utils.senses.scws import ScwsPair, read_scws, scws_scores
 from utils.senses.superposition import fit_superposition, merge_words, procrustes
 
 __all__ = [
-    "ContextEmbedder", "LineupResult", "MultiPrototype", "ScwsPair", "cluster_purity", "describe_atoms",
-    "fit_superposition", "idf_weights", "learn_dictionary", "lineup_test", "merge_words", "procrustes",
+    "ContextEmbedder", "LineupResult", "MultiPrototype", "ScwsPair", "centre_vectors", "cluster_purity",
+    "describe_atoms", "fit_superposition", "idf_weights", "learn_dictionary", "lineup_test", "merge_words", "procrustes",
     "read_scws", "scws_scores", "sparse_encode", "spherical_kmeans", "wordnet_glosses",
 ]

@@ -6,7 +6,8 @@ Each word vector is written as a sparse combination of a few "discourse atoms" A
 learned from the vector matrix alone:
     min_{A, α}  Σ_w ||v_w - Σ_j α_{w,j} A_j||²   s.t.  ||α_w||₀ ≤ s.
 The atoms of a polysemous word tend to be its senses; an atom is described by the words
-nearest to it.
+nearest to it. Pretrained vectors share a common direction that would take a place in every
+code: `centre_vectors` removes it first (lecture 06 compares the atoms with and without).
 
 Implementation: alternate (1) orthogonal matching pursuit for the codes α, batched over all
 words at once in torch (any device): s greedy steps, each picking the atom most correlated
@@ -37,6 +38,7 @@ from tqdm.auto import tqdm
 
 from utils.corpus import tokenize
 from utils.device import resolve_device
+from utils.vectors import WordVectors
 
 
 def _omp(x: torch.Tensor, atoms: torch.Tensor, n_nonzero: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -155,6 +157,23 @@ def _encode_all(x, atoms, n_nonzero, batch_size):
         coefs.append(c)
         residuals.append(((xb - reconstruction) ** 2).sum(1))
     return torch.cat(supports), torch.cat(coefs), torch.cat(residuals)
+
+
+def centre_vectors(kv, top: int | None = None) -> WordVectors:
+    """A copy of `kv` (V, d) with the mean of its first `top` rows (all rows when None) taken
+    from every row.
+
+    Pretrained vectors share a common direction: the mean of GloVe 6B 50d's 20,000 most
+    frequent unit vectors has norm 0.34, so every word has a large component along it. Sparse
+    coding of the raw vectors spends part of every code on that shared part; coding the
+    centred vectors leaves the atoms for what tells words apart. Describe atoms and run the
+    lineup in the same centred space (pass the returned vectors to `describe_atoms`,
+    `gloss_vector`, `lineup_test`)."""
+    vectors = np.asarray(kv.vectors, dtype=np.float32)
+    if top is not None and not 1 <= top <= len(vectors):
+        raise ValueError(f"top must be between 1 and the {len(vectors):,} words, not {top}")
+    mean = vectors[:top].mean(0)
+    return WordVectors(vectors - mean, kv.index_to_key, counts=getattr(kv, "counts", None))
 
 
 def word_atoms(codes: scipy.sparse.csr_matrix, row: int, positive_only: bool = True) -> list[tuple[int, float]]:
