@@ -164,18 +164,33 @@ def test_bad_inputs_are_explained():
         cooccurrence_matrix(ids=[0, 1, 2], offsets=[0, 2], vocab_size=3)
     with pytest.raises(TypeError):
         cooccurrence_matrix()
+    with pytest.raises(ValueError, match="context must be one of"):
+        cooccurrence_matrix(ids=[0, 1], vocab_size=2, context="both")
+
+
+def test_asymmetric_windows_are_transposes_and_sum_to_the_symmetric_one():
+    ids, offsets = encode(LECTURE_SENTENCES, LECTURE_ORDER)
+    left, right, both = (cooccurrence_matrix(ids=ids, offsets=offsets, vocab_size=8, window_size=2, context=c)
+                         for c in ("left", "right", "symmetric"))
+    np.testing.assert_array_equal(left.toarray(), right.toarray().T)
+    np.testing.assert_array_equal((left + right).toarray(), both.toarray())
+    like, deep, first = (LECTURE_ORDER.index(w) for w in ("like", "deep", "I"))
+    assert left[deep, like] == 1 and right[deep, like] == 0   # "like deep": like is left of deep
+    assert left[first].nnz == 0                               # "I" starts every sentence
 
 
 # --------------------------------------------------------------------------------------
 # Vectorised counting equals a plain loop
 
 
-def loop_reference(ids, offsets, vocab_size, window, weights, across, top_rows, top_contexts):
+def loop_reference(ids, offsets, vocab_size, window, weights, across, top_rows, top_contexts, context="symmetric"):
     X = np.zeros((vocab_size, vocab_size))
     spans = [(0, len(ids))] if across else list(zip(offsets[:-1], offsets[1:]))
     for a, b in spans:
         for i in range(a, b):
-            for j in range(max(a, i - window), min(b, i + window + 1)):
+            first = i if context == "right" else max(a, i - window)
+            last = i + 1 if context == "left" else min(b, i + window + 1)
+            for j in range(first, last):
                 if j != i:
                     X[ids[i], ids[j]] += weights[abs(i - j) - 1]
     return X[: (top_rows or vocab_size), : (top_contexts or vocab_size)]
@@ -199,15 +214,17 @@ def corpora(draw):
     top_rows=st.one_of(st.none(), st.integers(1, 12)),
     top_contexts=st.one_of(st.none(), st.integers(1, 12)),
     chunk_pairs=st.integers(1, 40),
+    context=st.sampled_from(["symmetric", "left", "right"]),
 )
-def test_vectorised_counts_equal_loop(corpus, window, weighting, across, top_rows, top_contexts, chunk_pairs):
+def test_vectorised_counts_equal_loop(corpus, window, weighting, across, top_rows, top_contexts, chunk_pairs, context):
     ids, offsets, vocab_size = corpus
     X = cooccurrence_matrix(
         ids=ids, offsets=offsets, vocab_size=vocab_size, window_size=window, weighting=weighting,
         across_sentences=across, top_rows=top_rows, top_contexts=top_contexts, chunk_pairs=chunk_pairs,
+        context=context,
     )
     expected = loop_reference(
-        ids, offsets, vocab_size, window, distance_weights(window, weighting), across, top_rows, top_contexts
+        ids, offsets, vocab_size, window, distance_weights(window, weighting), across, top_rows, top_contexts, context
     )
     assert X.shape == expected.shape
     np.testing.assert_allclose(X.toarray(), expected, rtol=1e-6)

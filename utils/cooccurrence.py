@@ -51,6 +51,7 @@ __all__ = [
 # How many (row, column) pairs one chunk may produce before it is reduced to a sparse matrix:
 # 4M pairs are about 64 MB of int32 rows/columns and float64 weights.
 DEFAULT_CHUNK_PAIRS = 4_000_000
+CONTEXTS = ("symmetric", "left", "right")  # which side of a word its window covers
 
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -173,8 +174,9 @@ def cooccurrence_matrix(
     top_contexts: int | None = None,
     dtype=None,
     chunk_pairs: int = DEFAULT_CHUNK_PAIRS,
+    context: str = "symmetric",
 ) -> sp.csr_matrix:
-    """Symmetric-window co-occurrence counts as a CSR matrix (rows: words, columns: contexts).
+    """Window co-occurrence counts as a CSR matrix (rows: words, columns: contexts).
 
         X[a, b] = Σ_{i, j: ids[i]=a, ids[j]=b, 1 <= |i-j| <= window_size} weight(|i - j|)
 
@@ -190,10 +192,16 @@ def cooccurrence_matrix(
     dtype:            default int32 (int64 if a count could overflow) for integer weights,
                       float32 for fractional weights (summed in float64 first).
     chunk_pairs:      memory bound: about this many pairs are materialised at a time.
+    context:          "symmetric" (default): contexts on both sides, X is symmetric.
+                      "left": only the words before the row word (j < i above; the GloVe
+                      paper's asymmetric window); "right": only the words after it (j > i).
+                      X_left is the transpose of X_right, and X_left + X_right = X_symmetric.
 
     Returns a (top_rows or V) x (top_contexts or V) `csr_matrix` with sorted indices and no
     explicit zeros. Cost: O(N * window_size) time; memory O(chunk_pairs + nnz(X)).
     """
+    if context not in CONTEXTS:
+        raise ValueError(f"context must be one of {CONTEXTS} (both sides, before or after the word), not {context!r}")
     ids, offsets, vocab_size = _corpus_arrays(corpus, ids, offsets, vocab_size)
     weights = distance_weights(window_size, weighting)
     window_size = weights.shape[0]
@@ -242,7 +250,8 @@ def cooccurrence_matrix(
                 dtype=accumulate,
             )
             total = total + part
-    matrix = (total + total.T).tocsr()
+    # total[left word, right word]: the row word's context is on its right
+    matrix = {"symmetric": total + total.T, "left": total.T, "right": total}[context].tocsr()
     if n_rows < m:
         matrix = matrix[:n_rows]
     if n_cols < m:
