@@ -162,11 +162,18 @@ _CANVAS_IMAGE = """(root) => {
 def _wait_for_new_picture(page, before: dict, after_what: str, root=None, timeout_s: float = 120) -> dict:
     """The canvas's image once it differs from `before` and is drawn; fails saying what did not redraw.
 
-    root: the element handle of the cell output holding the figure (default: the page's last figure).
+    root: a Locator of the cell output holding the figure (default: the page's last figure). It is
+    looked up afresh and scrolled into view on every poll: JupyterLab may re-render a cell's
+    output, and ipympl repaints a canvas only while it is on screen.
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        now = page.evaluate(_CANVAS_IMAGE, root)
+        if root is None:
+            now = page.evaluate(_CANVAS_IMAGE)
+        else:
+            canvas = root.locator(".jupyter-matplotlib-canvas-div").last
+            canvas.scroll_into_view_if_needed()
+            now = root.evaluate(_CANVAS_IMAGE)
         if now["url"] != before["url"] and now["inked"] > 0.01:
             return now
         if time.monotonic() > deadline:
@@ -275,8 +282,7 @@ def test_lecture_04_projector_on_our_glove_vectors(browser, lab, tmp_path):
     canvas.scroll_into_view_if_needed()
     canvas.wait_for()
     # Only this cell's figure: the lecture's later cells draw pictures of their own.
-    root = output.element_handle()
-    first_image = _wait_for_new_picture(page, {"url": None}, "the lecture ran", root)
+    first_image = _wait_for_new_picture(page, {"url": None}, "the lecture ran", output)
     _screenshot(page, tmp_path, "lecture04_projector")
     # "neighbours of" a typed word: the picture and the status line follow.
     output.get_by_role("button", name="neighbours of").click()  # around the first word, king
@@ -285,10 +291,10 @@ def test_lecture_04_projector_on_our_glove_vectors(browser, lab, tmp_path):
     words.fill("woman")
     words.press("Enter")
     output.locator(".widget-html pre", has_text="words around 'woman', projected with PCA").wait_for()
-    before_tsne = _wait_for_new_picture(page, first_image, "typing 'woman'", root)
+    before_tsne = _wait_for_new_picture(page, first_image, "typing 'woman'", output)
     output.locator(".widget-dropdown select").select_option(label="t-SNE")
     output.locator(".widget-html pre", has_text="words around 'woman', projected with t-SNE").wait_for()
-    _wait_for_new_picture(page, before_tsne, "choosing t-SNE", root)
+    _wait_for_new_picture(page, before_tsne, "choosing t-SNE", output)
     # The lecture's other figures stay ordinary pictures: importing the projector's widget
     # backend must not turn them into live canvases.
     assert page.locator(".jupyter-matplotlib-canvas-div").count() == 1
