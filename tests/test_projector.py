@@ -147,3 +147,18 @@ def test_the_projector_leaves_the_notebooks_plots_inline():
         assert matplotlib.get_backend() == "agg"
     finally:
         plt.switch_backend(before)
+
+
+def test_a_reprojection_is_sent_to_the_browser_whole():
+    """ipympl sends diff images; after a re-projection the next one must be a full frame, so a
+    canvas the browser cleared meanwhile shows the whole new picture, not only changed pixels."""
+    from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore
+    from matplotlib.figure import Figure
+
+    from utils.projector import _send_full_frame
+
+    canvas = FigureCanvasWebAggCore(Figure())
+    canvas._force_full = False
+    _send_full_frame(canvas)
+    assert canvas._force_full is True
+    _send_full_frame(object())  # a canvas without diff images: nothing to do, no error

@@ -277,6 +277,7 @@ class EmbeddingProjector:
         toolbar = getattr(self.figure.canvas, "toolbar", None)
         if toolbar is not None:
             toolbar.update()  # the toolbar's "home" is the new picture, not the old one
+        _send_full_frame(self.figure.canvas)
         self.figure.canvas.draw_idle()
         self.status.value = self._status_html()
         self._hover_label.value = "<pre> </pre>"  # an old hover or zoom read-out no longer applies
@@ -341,6 +342,7 @@ class EmbeddingProjector:
         def on_scroll(event):
             if event.inaxes:
                 self.zoom(event.xdata, event.ydata, 0.8 if event.button == "up" else 1.25)
+                _send_full_frame(canvas)
                 canvas.draw_idle()
                 (x0, x1), (y0, y1) = self.figure.axes[0].get_xlim(), self.figure.axes[0].get_ylim()
                 self._hover_label.value = f"<pre>view: x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f}</pre>"
@@ -352,6 +354,17 @@ class EmbeddingProjector:
         bundle = canvas._repr_mimebundle_()
         display({"application/vnd.jupyter.widget-view+json": bundle["application/vnd.jupyter.widget-view+json"],
                  "image/png": bundle["image/png"], "text/plain": "<embedding projector figure>"}, raw=True)
+
+
+def _send_full_frame(canvas) -> None:
+    """Make a live (ipympl) canvas send its next picture whole, not as a diff.
+
+    A diff image only paints the pixels that changed over whatever the browser still shows; if
+    the browser cleared the canvas meanwhile (a re-render or a resize), the new picture would
+    arrive nearly empty. A re-projection or a zoom changes the whole picture anyway.
+    """
+    if hasattr(canvas, "_force_full"):  # matplotlib's web canvas (ipympl); others draw whole
+        canvas._force_full = True
 
 
 def _ipympl_canvas():
