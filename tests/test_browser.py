@@ -408,7 +408,10 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
             let sub = el.closest('section'); const top = sub.parentElement.closest('section') || sub;
             const tops = [...document.querySelectorAll('.slides > section')];
             return [tops.indexOf(top), top === sub ? 0 : [...top.children].filter(c => c.tagName === 'SECTION').indexOf(sub)]; }"""
-        page.wait_for_function("document.querySelectorAll('.MathJax_CHTML').length > 2")  # MathJax has typeset
+        # MathJax has typeset the deck: formulas exist and none is still being processed (a busy
+        # machine needs well over 20 s for that).
+        page.wait_for_function("document.querySelectorAll('.MathJax_CHTML').length > 2 "
+                               "&& !document.querySelector('.MJXc-processing')", timeout=120_000)
         formula = page.evaluate(where, ".slides .MathJax_CHTML")
         assert formula, "no formula in the deck was typeset by MathJax"
         go_to(*formula)
