@@ -97,9 +97,9 @@ def run_reference(build: Path, text: Path, workdir: Path, args, d: int) -> dict:
             "training": train_s, "kv": kv, "cells": cells}
 
 
-def run_ours(sentences, args, d: int) -> dict:
+def run_ours(sentences, args, d: int, seed: int) -> dict:
     model = GloVe(vector_size=d, window=args.window, x_max=args.x_max, alpha=0.75, learning_rate=0.05,
-                  epochs=args.epochs, min_count=args.min_count, workers=args.threads, seed=args.seed,
+                  epochs=args.epochs, min_count=args.min_count, workers=args.threads, seed=seed,
                   device=args.device)
     start = time.perf_counter()
     model.build_vocab(sentences)
@@ -128,7 +128,9 @@ def main() -> None:
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory", type=float, default=4.0, help="GB the reference's cooccur/shuffle may use")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="ours: seed of the first pair, +1 for each next pair (the reference seeds itself "
+                             "from the clock, so every pair is a fresh draw on both sides)")
     parser.add_argument("--device", default="auto", help="ours: auto (CUDA if there is one), cpu, cuda")
     parser.add_argument("--max-sentences", type=int, default=None, help="a quick look on part of the corpus")
     parser.add_argument("--no-quality", action="store_true")
@@ -155,7 +157,8 @@ def main() -> None:
                 row = {"d": d, "pair": pair + 1}
                 for who in order:
                     before = load()
-                    r = run_reference(build, text, workdir, args, d) if who == "reference" else run_ours(sentences, args, d)
+                    r = (run_reference(build, text, workdir, args, d) if who == "reference"
+                         else run_ours(sentences, args, d, seed=args.seed + pair))
                     r["load"] = f"{before} -> {load()}"
                     if not args.no_quality:
                         r["quality"] = quality(r["kv"])
@@ -190,7 +193,11 @@ def main() -> None:
         if not args.no_quality:
             mean = {who: {k: float(np.mean([r[who]["quality"][k] for r in rows])) for k in COLUMNS}
                     for who in ("reference", "ours")}
-            print(table({f"reference d={d} (mean)": mean["reference"], f"ours d={d} (mean)": mean["ours"]},
+            spread = {who: {k: float(np.ptp([r[who]["quality"][k] for r in rows])) for k in COLUMNS}
+                      for who in ("reference", "ours")}
+            print(table({f"reference d={d} (mean)": mean["reference"], f"ours d={d} (mean)": mean["ours"],
+                         "ours - reference": {k: mean["ours"][k] - mean["reference"][k] for k in COLUMNS},
+                         "reference max - min": spread["reference"], "ours max - min": spread["ours"]},
                         columns=COLUMNS, digits=1))
 
 

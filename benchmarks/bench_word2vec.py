@@ -6,16 +6,18 @@
 
 The corpus is `utils.corpus.benchmark_corpus()` (NLTK corpora, about 6.3M tokens; needs the
 data mirror, see README). Each round runs every system once, in a rotating order, so slow
-spells of a shared machine hit all alike. The systems: gensim, ours (`utils.word2vec`) and
-Google's word2vec.c, compiled into a temporary folder from the C source that the PyPI package
-`word2vec` ships (`pip install -e ".[bench]"`; left out with a note when it is missing).
+spells of a shared machine hit all alike. The systems: gensim; ours (`utils.word2vec`) twice,
+"ours-shared" with shared negatives (`shared_negatives=True`: the fast kernel) and "ours-per-pair"
+with word2vec.c's algorithm (the default, what lecture 03 teaches); and Google's word2vec.c,
+compiled into a temporary folder from the C source that the PyPI package `word2vec` ships
+(`pip install -e ".[bench]"`; left out with a note when it is missing).
 For each run: training wall time (vocabulary building excluded for gensim and ours; word2vec.c
 is timed as one process, vocabulary from its text file included, about 1-2 s here), words/second
 (corpus tokens x epochs / time), the load average before and after (a warning when it was above
 0.5 per core: then times say more about the other jobs than about the trainers) and quality:
 analogy accuracy on the Google set (first 30k words answer), Spearman correlation on WS353,
 SimLex-999 and MEN. The summary gives the median of the per-round time ratios (ours / each
-reference), best-of-N times and the mean quality of each system.
+reference, for each of our two kernels), best-of-N times and the mean quality of each system.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from utils.evaluate import evaluate_analogies, evaluate_similarity  # noqa: E402
 from utils.vectors import WordVectors  # noqa: E402
 from utils.word2vec import Word2Vec  # noqa: E402
 
-SYSTEMS = ("gensim", "ours", "word2vec.c")
+SYSTEMS = ("gensim", "ours-shared", "ours-per-pair", "word2vec.c")
+OURS = ("ours-shared", "ours-per-pair")
 SIMILARITY = ("ws353", "simlex999", "men")
 METRICS = ("analogy", *SIMILARITY)
 
@@ -65,14 +68,22 @@ def parse_args(argv=None):
     p.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
     p.add_argument("--loss", choices=("negative", "hierarchical"), default="negative")
     p.add_argument("--backend", default="auto", help="utils.word2vec backend (default auto: numba on CPU)")
-    p.add_argument("--shared-negatives", action="store_true",
-                   help="ours: K noise words shared per window (pWord2Vec kernel; skip-gram/negative only)")
     p.add_argument("--device", default="auto", help="utils.word2vec device for the torch backend")
     p.add_argument("--max-tokens", type=int, default=None, help="use only the first sentences up to this many tokens")
-    p.add_argument("--only", choices=SYSTEMS, default=None, help="run one system only")
+    p.add_argument("--systems", default=",".join(SYSTEMS),
+                   help=f"comma-separated systems to run (default all: {','.join(SYSTEMS)}); "
+                        "ours-shared needs negative sampling")
     p.add_argument("--no-quality", action="store_true", help="skip the evaluations")
     p.add_argument("--json", type=Path, default=None, help="also write every run and the summary here")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = sorted(set(args.systems) - set(SYSTEMS))
+    if unknown or not args.systems:
+        p.error(f"--systems: unknown {unknown or 'empty list'}; choose from {', '.join(SYSTEMS)}")
+    if "ours-shared" in args.systems and (args.loss != "negative" or args.backend == "torch"):
+        args.systems.remove("ours-shared")
+        print("ours-shared left out: shared negatives need --loss negative and the numba backend")
+    return args
 
 
 def load_corpus(max_tokens):
@@ -108,18 +119,18 @@ def run_gensim(sentences, args, seed):
     return seconds, WordVectors.from_gensim(model.wv), len(model.wv)
 
 
-def run_ours(encoded, args, seed):
+def run_ours(encoded, args, seed, shared_negatives):
     model = Word2Vec(
         vector_size=args.vector_size, window=args.window, negative=args.negative, loss=args.loss,
         sample=args.sample, min_count=args.min_count, architecture=args.architecture, alpha=args.alpha,
         workers=args.workers, epochs=args.epochs, seed=seed, backend=args.backend, device=args.device,
-        shared_negatives=args.shared_negatives,
+        shared_negatives=shared_negatives,
     )
     model.build_vocab(encoded)
     start = time.perf_counter()
     kv = model.train(encoded, progress=False)
     seconds = time.perf_counter() - start
-    return seconds, kv, len(model.vocab), model.backend + ("+shared negatives" if args.shared_negatives else "")
+    return seconds, kv, len(model.vocab), model.backend + ("+shared negatives" if shared_negatives else "")
 
 
 def word2vec_c_source() -> Path | None:
@@ -174,11 +185,9 @@ def load_per_core() -> float:
 def warm_up(encoded, args):
     """Compile the numba kernels (cached on disk afterwards) outside the timed runs."""
     small = Vocabulary.build([["a", "b", "c", "a", "b"]] * 10, min_count=1).encode([["a", "b", "c", "a", "b"]] * 10)
-    for loss in ("negative", "hierarchical"):
+    for loss, shared in (("negative", False), ("hierarchical", False), ("negative", "ours-shared" in args.systems)):
         Word2Vec(min_count=1, epochs=1, vector_size=8, loss=loss, architecture=args.architecture,
-                 backend=args.backend, device=args.device).fit(small, progress=False)
-    if args.shared_negatives:
-        Word2Vec(min_count=1, epochs=1, vector_size=8, backend="numba", shared_negatives=True).fit(small, progress=False)
+                 backend=args.backend, device=args.device, shared_negatives=shared).fit(small, progress=False)
 
 
 def main(argv=None) -> int:
@@ -186,9 +195,8 @@ def main(argv=None) -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
     print(f"settings: {args.architecture}/{args.loss}, d={args.vector_size}, window={args.window}, "
           f"negative={args.negative}, sample={args.sample:g}, min_count={args.min_count}, "
-          f"epochs={args.epochs}, workers={args.workers}"
-          + (", ours with shared negatives" if args.shared_negatives else ""), flush=True)
-    systems = [s for s in SYSTEMS if args.only in (None, s)]
+          f"epochs={args.epochs}, workers={args.workers}", flush=True)
+    systems = [s for s in SYSTEMS if s in args.systems]
     source = word2vec_c_source() if "word2vec.c" in systems else None
     if "word2vec.c" in systems and source is None:
         print('word2vec.c left out: install the PyPI package that ships it with  pip install -e ".[bench]"')
@@ -210,8 +218,9 @@ def main(argv=None) -> int:
                 if system == "gensim":
                     seconds, kv, vocab_size = run_gensim(sentences, args, seed=pair + 1)
                     backend = "gensim"
-                elif system == "ours":
-                    seconds, kv, vocab_size, backend = run_ours(encoded, args, seed=pair + 1)
+                elif system in OURS:
+                    seconds, kv, vocab_size, backend = run_ours(encoded, args, seed=pair + 1,
+                                                                shared_negatives=system == "ours-shared")
                 else:
                     seconds, kv, vocab_size = run_word2vec_c(binary, corpus_file, args, seed=pair + 1)
                     backend = "C"
@@ -250,22 +259,23 @@ def summarise(runs, systems) -> dict:
             **{f"{m}_range": (min(r[m] for r in mine), max(r[m] for r in mine)) for m in METRICS if m in mine[0]},
         }
     summary["busy_runs"] = sum(max(r["load_per_core_before"], r["load_per_core_after"]) > 0.5 for r in runs)
-    if "ours" in systems:
-        by_pair: dict[int, dict[str, float]] = {}
-        for r in runs:
-            by_pair.setdefault(r["pair"], {})[r["system"]] = r["seconds"]
-        summary["ratio"] = {}
-        for reference in (s for s in systems if s != "ours"):
-            ratios = [p["ours"] / p[reference] for p in by_pair.values()]
-            summary["ratio"][reference] = {
+    by_pair: dict[int, dict[str, float]] = {}
+    for r in runs:
+        by_pair.setdefault(r["pair"], {})[r["system"]] = r["seconds"]
+    summary["ratio"] = {}
+    for ours in (s for s in OURS if s in systems):
+        for reference in (s for s in systems if s not in OURS):
+            ratios = [p[ours] / p[reference] for p in by_pair.values()]
+            summary["ratio"][f"{ours}/{reference}"] = {
+                "ours": ours, "reference": reference,
                 "median_pair_ratio": statistics.median(ratios), "pair_ratios": ratios,
-                "best_of_n_ratio": summary["ours"]["best_seconds"] / summary[reference]["best_seconds"]}
+                "best_of_n_ratio": summary[ours]["best_seconds"] / summary[reference]["best_seconds"]}
     return summary
 
 
 def print_summary(summary, systems) -> None:
     print("\nsummary (quality: mean over runs, [min, max])")
-    header = f"{'':8s} {'median s':>9s} {'best s':>8s} {'words/s':>10s}  " + "  ".join(f"{m:>20s}" for m in METRICS)
+    header = f"{'':13s} {'median s':>9s} {'best s':>8s} {'words/s':>10s}  " + "  ".join(f"{m:>20s}" for m in METRICS)
     print(header)
     for system in systems:
         s = summary[system]
@@ -273,14 +283,15 @@ def print_summary(summary, systems) -> None:
             f"{s[m]:.3f} [{s[m + '_range'][0]:.3f}, {s[m + '_range'][1]:.3f}]".rjust(20) if m in s else " " * 20
             for m in METRICS
         )
-        print(f"{system:8s} {s['median_seconds']:9.1f} {s['best_seconds']:8.1f} "
+        print(f"{system:13s} {s['median_seconds']:9.1f} {s['best_seconds']:8.1f} "
               f"{s['median_words_per_second']:10,.0f}  {cells}")
-    for reference, r in summary.get("ratio", {}).items():
-        print(f"\ntime ours/{reference}: median of per-round ratios {r['median_pair_ratio']:.2f} "
+    for name, r in summary["ratio"].items():
+        ours, reference = r["ours"], r["reference"]
+        print(f"\ntime {name}: median of per-round ratios {r['median_pair_ratio']:.2f} "
               f"(rounds: {', '.join(f'{x:.2f}' for x in r['pair_ratios'])}); best-of-N ratio {r['best_of_n_ratio']:.2f}")
-        if "analogy" in summary["ours"]:
-            diffs = "  ".join(f"{m} {summary['ours'][m] - summary[reference][m]:+.3f}" for m in METRICS)
-            print(f"quality ours - {reference}: {diffs}")
+        if "analogy" in summary[ours]:
+            diffs = "  ".join(f"{m} {summary[ours][m] - summary[reference][m]:+.3f}" for m in METRICS)
+            print(f"quality {ours} - {reference}: {diffs}")
     if summary["busy_runs"]:
         print(f"\nWARNING: {summary['busy_runs']} of the runs had a load average above 0.5 per core; "
               f"re-run on a quiet machine before quoting these times.")

@@ -21,12 +21,19 @@ BACKENDS = ["torch"] + (["numba"] if glove.numba_available() else [])
 GROUPS = [[f"g{g}w{i}" for i in range(6)] for g in range(5)]
 
 
-def planted_corpus(n_sentences=600, length=8, seed=0):
+def planted_corpus(n_sentences=600, length=8, seed=0, stray=0.1):
+    """Sentences of one group's words, each word replaced by a random word of any group with
+    probability `stray`. GloVe fits only the non-zero cells: without words across groups it
+    would never see a cross-group pair, and biases alone could fit the in-group counts."""
     rng = np.random.default_rng(seed)
+    words = [w for group in GROUPS for w in group]
     sentences = []
     for _ in range(n_sentences):
         group = GROUPS[rng.integers(len(GROUPS))]
-        sentences.append([group[i] for i in rng.integers(len(group), size=length)])
+        sentence = [group[i] for i in rng.integers(len(group), size=length)]
+        for k in np.flatnonzero(rng.random(length) < stray):
+            sentence[k] = words[rng.integers(len(words))]
+        sentences.append(sentence)
     return sentences
 
 
@@ -100,6 +107,41 @@ def test_planted_words_are_nearest_neighbours(corpus, backend):
         neighbours = [w for w, _ in kv.most_similar(word, topn=5)]
         assert all(n[:2] == word[:2] for n in neighbours), (word, neighbours)
     assert planted_gap(kv) > 0.5
+
+
+@pytest.mark.skipif(not glove.numba_available(), reason="numba is not installed")
+def test_one_cell_takes_glove_c_step():
+    """The first step on one cell, as glove.c: with diff = w_i·w̃_j + b_i + b̃_j - log X_ij,
+    w_i moves by -η f diff w̃_j (and w̃_j likewise), each bias by -η_b f diff, η_b = 1."""
+    rng = np.random.default_rng(0)
+    W, W_tilde = rng.normal(size=(2, 2, 4)).astype(np.float32)
+    b, b_tilde = rng.normal(size=(2, 2)).astype(np.float32)
+    x, eta = 3.0, 0.05
+    f = (x / 10.0) ** 0.75
+    diff = W[0] @ W_tilde[1] + b[0] + b_tilde[1] - math.log(x)
+    expected = (W[0] - eta * f * diff * W_tilde[1], W_tilde[1] - eta * f * diff * W[0],
+                b[0] - f * diff, b_tilde[1] - f * diff)
+    accumulators = [np.ones_like(W), np.ones_like(W), np.ones_like(b), np.ones_like(b)]
+    loss = glove._train_cells_numba(np.zeros(1, np.int32), 0, 1, np.array([0], np.int32), np.array([1], np.int32),
+                                    np.array([math.log(x)], np.float32), np.array([f], np.float32),
+                                    W, W_tilde, b, b_tilde, *accumulators, np.float32(eta), np.float32(1.0),
+                                    np.float32(100.0))
+    assert loss == pytest.approx(f * diff**2, rel=1e-5)
+    for got, want in zip((W[0], W_tilde[1], b[0], b_tilde[1]), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_batched_adagrad_is_the_per_cell_step_for_a_row_seen_once():
+    """torch backend: a row seen once takes glove.c's step s / sqrt(G); a row seen n times the
+    sum of its n steps over sqrt(G + (n-1)/(2n) Σ s²), never n raw steps at once."""
+    param, accumulator = torch.zeros(2, 3), torch.ones(2, 3)
+    grads = torch.tensor([[1.0, -2.0, 4.0], [3.0, 3.0, 3.0], [3.0, 3.0, 3.0]])
+    glove._adagrad_rows(param, accumulator, torch.tensor([0, 1, 1]), grads, eta=0.5)
+    torch.testing.assert_close(param[0], -0.5 * grads[0])  # G = 1: the step is η g
+    torch.testing.assert_close(accumulator[0], 1 + 0.25 * grads[0] ** 2)
+    steps = torch.full((3,), 1.5)  # η g for each of row 1's two cells
+    torch.testing.assert_close(param[1], -2 * steps / torch.sqrt(1 + 0.25 * 2 * steps**2))
+    torch.testing.assert_close(accumulator[1], 1 + 2 * steps**2)
 
 
 def test_cells_are_the_harmonic_cooccurrence_counts(corpus):
@@ -203,6 +245,7 @@ def test_nan_stops_training_with_a_clear_error(corpus):
         (dict(x_max=0), "x_max"),
         (dict(x_max=-5.0), "x_max"),
         (dict(learning_rate=math.nan), "learning_rate"),
+        (dict(bias_learning_rate=0), "bias_learning_rate"),
         (dict(alpha=0), "alpha"),
         (dict(vectors="average"), "vectors"),
         (dict(backend="cuda"), "backend"),

@@ -372,22 +372,62 @@ def test_shared_negatives_window_update_is_minus_alpha_times_the_gradient():
 
 
 @needs_numba
-def test_shared_negatives_learn_the_planted_groups_deterministically(corpus):
-    settings = dict(backend="numba", shared_negatives=True, vectors="average")
-    wv = small_model(**settings).fit(corpus, progress=False)
+def test_cbow_shared_negatives_batch_update_is_minus_alpha_times_the_gradient():
+    """A batch of two windows (centers 2 and 3, context means h_b) sharing one noise word:
+    u moves by -alpha times the batch loss's gradient, and each context v by -alpha times
+    the gradient with respect to its window's mean h_b (word2vec.c's CBOW step)."""
+    rng = np.random.default_rng(1)
+    V, d, alpha = 5, 4, 0.1
+    center = rng.normal(size=(V, d)).astype(np.float32)
+    outside = rng.normal(size=(V, d)).astype(np.float32)
+    ids = np.array([1, 2, 3, 4], dtype=np.int32)
+    sentence_ids = np.zeros(4, dtype=np.int32)
+    accept, alias = np.ones(1, np.float32), np.zeros(1, np.int32)  # the noise word is always word 0
+    v = torch.tensor(center, dtype=torch.float64, requires_grad=True)
+    u = torch.tensor(outside, dtype=torch.float64, requires_grad=True)
+    logsigmoid = torch.nn.functional.logsigmoid
+    loss = 0
+    for context, c in (([1, 3], 2), ([2, 4], 3)):  # one word each side of positions 1 and 2
+        h = v[context].mean(0)
+        loss = loss - logsigmoid(u[c] @ h) - logsigmoid(-(u[0] @ h))
+    loss.backward()
+    expected_center = (v - alpha * 2 * v.grad).detach().numpy()  # d/dh = 2 d/dv_o for a mean of 2
+    expected_outside = (u - alpha * u.grad).detach().numpy()
+    exact_center, exact_outside = center.copy(), outside.copy()
+    total, terms = w2v._train_chunk_cbow_shared_negatives(
+        ids, sentence_ids, 1, 3, 1, 1, exact_center, exact_outside, accept, alias, np.float32(alpha),
+        np.uint64(7), 1, 2)
+    assert terms == 4 and total == pytest.approx(loss.item(), rel=1e-5)
+    np.testing.assert_allclose(exact_center, expected_center, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(exact_outside, expected_outside, rtol=1e-5, atol=1e-6)
+    # In batches of one window, the second window sees the first one's update of the noise row
+    # u_0: a different step, so it is the batch that shares the starting values.
+    windowed_center, windowed_outside = center.copy(), outside.copy()
+    w2v._train_chunk_cbow_shared_negatives(ids, sentence_ids, 1, 3, 1, 1, windowed_center, windowed_outside,
+                                           accept, alias, np.float32(alpha), np.uint64(7), 1, 1)
+    assert not np.allclose(windowed_outside, expected_outside, atol=1e-6)
+
+
+@needs_numba
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_shared_negatives_learn_the_planted_groups_deterministically(corpus, architecture):
+    settings = dict(backend="numba", shared_negatives=True, vectors="average", architecture=architecture)
+    model = small_model(**settings)
+    wv = model.fit(corpus, progress=False)
+    losses = [h["loss"] for h in model.history]
+    assert losses[-1] < losses[0] < np.log(2)
     for group in GROUPS:
         for word in group[:2]:
             neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
             assert neighbours == set(group) - {word}, (word, neighbours)
     again = small_model(**settings).fit(corpus, progress=False)
     np.testing.assert_array_equal(wv.vectors, again.vectors)  # one thread: the same run twice
-    plain = small_model(backend="numba", vectors="average").fit(corpus, progress=False)
+    plain = small_model(backend="numba", vectors="average", architecture=architecture).fit(corpus, progress=False)
     assert not np.array_equal(wv.vectors, plain.vectors)  # it is a different kernel
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(architecture="cbow"), "skip-gram with negative sampling only"),
-    (dict(loss="hierarchical"), "skip-gram with negative sampling only"),
+    (dict(loss="hierarchical"), "needs loss='negative'"),
     (dict(backend="torch"), "numba-backend kernel"),
 ])
 def test_shared_negatives_refuse_what_they_do_not_implement(settings, message):

@@ -20,7 +20,7 @@ reference code, which never crosses a line).
 
 Optimiser: AdaGrad as the reference implementation (glove.c) has it. Per parameter θ with
 gradient g of ½ J's term (g = f(X_ij) · diff · w̃_j for w_i, diff = w_i·w̃_j + b_i + b̃_j − log X_ij):
-    s = η · clip(g, ±grad_clip)          (the bias steps are not clipped)
+    s = η · clip(g, ±grad_clip)          (biases: s = η_b · g, not clipped; η_b = 1 as glove.c)
     θ -= s / sqrt(G);  G += s²           (G starts at 1)
 so the first step is exactly η g and later ones shrink as sqrt(1 + Σ (η g)²) grows; in the
 usual AdaGrad notation that is a step of g / sqrt(1/η² + Σ g²). Stepping on ½ J rather than J
@@ -146,7 +146,7 @@ if numba is not None:
 
     @_jit
     def _train_cells_numba(order, start, stop, rows, cols, log_x, f_x, W, W_tilde, b, b_tilde,
-                           G, G_tilde, Gb, Gb_tilde, eta, grad_clip):
+                           G, G_tilde, Gb, Gb_tilde, eta, eta_bias, grad_clip):
         """AdaGrad steps on the cells order[start:stop], in that order.
 
         rows, cols, log_x, f_x: (nnz,) the cells' i, j, log X_ij and f(X_ij).
@@ -172,7 +172,7 @@ if numba is not None:
                 W_tilde[j, t] -= s_tilde / math.sqrt(G_tilde[j, t])
                 G[i, t] += s * s
                 G_tilde[j, t] += s_tilde * s_tilde
-            s = fdiff * eta
+            s = fdiff * eta_bias
             b[i] -= s / math.sqrt(Gb[i])
             b_tilde[j] -= s / math.sqrt(Gb_tilde[j])
             Gb[i] += s * s
@@ -198,7 +198,10 @@ class GloVeConfig:
                  as the reference demo on text8 (17M tokens): on corpora of a few million
                  tokens, like this course's, few counts reach the paper's 100 (chosen for
                  billions of tokens), and f would then down-weight almost every cell.
-    learning_rate: η of AdaGrad (0.05, as the paper and glove.c)
+    learning_rate: η of AdaGrad for the vectors (0.05, as the paper and glove.c)
+    bias_learning_rate: η_b of AdaGrad for the biases b, b̃. 1.0 (default): as glove.c, whose
+                 bias step is f·diff / sqrt(G_b) with no η; a rare word's bias then reaches
+                 its value in a few steps instead of twenty times as many
     epochs:      passes over the non-zero cells (the demo: 15; glove.c's default 25)
     min_count, max_vocab_size: vocabulary cut-offs
     vectors:     what `word_vectors()` returns: "sum" W + W̃ (the paper's choice), "w" or "w_tilde"
@@ -215,6 +218,7 @@ class GloVeConfig:
     x_max: float = 10.0
     alpha: float = 0.75
     learning_rate: float = 0.05
+    bias_learning_rate: float = 1.0
     epochs: int = 15
     min_count: int = 5
     max_vocab_size: int | None = None
@@ -237,12 +241,13 @@ class GloVeConfig:
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        for name in ("x_max", "alpha", "learning_rate", "grad_clip"):
+        for name in ("x_max", "alpha", "learning_rate", "bias_learning_rate", "grad_clip"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(
                     f"{name} must be a positive finite number, not {value!r} "
-                    "(defaults: x_max 10 (paper 100), alpha 0.75, learning_rate 0.05, grad_clip 100)"
+                    "(defaults: x_max 10 (paper 100), alpha 0.75, learning_rate 0.05, "
+                    "bias_learning_rate 1, grad_clip 100)"
                 )
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1 (or None), not {self.batch_size}")
@@ -479,11 +484,11 @@ class GloVe:
         params = [p.numpy() for p in (self.W, self.W_tilde, self.b, self.b_tilde)]  # shared memory
         accumulators = [g.numpy() for g in self._accumulators]
         bounds = np.append(np.arange(0, cells.nnz, self.CHUNK_CELLS), cells.nnz)
-        eta, clip = np.float32(cfg.learning_rate), np.float32(cfg.grad_clip)
+        eta, eta_bias, clip = (np.float32(x) for x in (cfg.learning_rate, cfg.bias_learning_rate, cfg.grad_clip))
 
         def work(k):
             return _train_cells_numba(order, bounds[k], bounds[k + 1], cells.rows, cells.cols, cells.log_x,
-                                      cells.f_x, *params, *accumulators, eta, clip)
+                                      cells.f_x, *params, *accumulators, eta, eta_bias, clip)
 
         pool = ThreadPoolExecutor(cfg.workers) if cfg.workers > 1 else None
         results = pool.map(work, range(len(bounds) - 1)) if pool else map(work, range(len(bounds) - 1))
@@ -540,8 +545,8 @@ class GloVe:
         # ½ J's gradients, as glove.c (see the module docstring); vectors' components clipped
         _adagrad_rows(self.W, G, i, (grad_w / 2).clamp_(-clip, clip), cfg.learning_rate)
         _adagrad_rows(self.W_tilde, G_tilde, j, (grad_w_tilde / 2).clamp_(-clip, clip), cfg.learning_rate)
-        _adagrad_rows(self.b, Gb, i, grad_b / 2, cfg.learning_rate)
-        _adagrad_rows(self.b_tilde, Gb_tilde, j, grad_b_tilde / 2, cfg.learning_rate)
+        _adagrad_rows(self.b, Gb, i, grad_b / 2, cfg.bias_learning_rate)
+        _adagrad_rows(self.b_tilde, Gb_tilde, j, grad_b_tilde / 2, cfg.bias_learning_rate)
         return loss.sum(dtype=torch.float64)
 
     # -- results and checkpoints ---------------------------------------------------------
@@ -593,16 +598,24 @@ class GloVe:
 
 def _adagrad_rows(param: torch.Tensor, accumulator: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor,
                   eta: float) -> None:
-    """AdaGrad on the rows that occur (glove.c's form): s = η Σ g per row; θ -= s/√G; G += s².
+    """AdaGrad on the rows that occur, for a batch of cells; s = η g per cell.
 
-    rows: (B,) int64, grads: (B, d) or (B,). Cells of the batch that share a row have their
-    gradients summed first (`index_add_`), so each row takes one step per batch.
+    rows: (B,) int64, grads: (B, d) or (B,). A row that n cells of the batch share takes one
+    step, the sum of their n steps, divided by the root of the accumulator that n steps one
+    cell at a time would have seen on average, G + (n-1)/(2n) Σ s²; then G += Σ s², as n
+    such steps add. With n = 1 this is glove.c's per-cell rule, θ -= s / √G. Dividing the sum
+    by the old G alone would let a frequent row jump n raw steps at once on the first batch
+    (G = 1): with the biases' η_b = 1 that diverges.
     """
-    unique, where = torch.unique(rows, return_inverse=True)
+    unique, where, n = torch.unique(rows, return_inverse=True, return_counts=True)
     step = torch.zeros((len(unique), *grads.shape[1:]), dtype=grads.dtype, device=grads.device)
     step.index_add_(0, where, grads, alpha=eta)
-    param[unique] -= step / accumulator[unique].sqrt()
-    accumulator[unique] += step * step
+    squares = torch.zeros_like(step)
+    squares.index_add_(0, where, grads * grads, alpha=eta * eta)
+    seen = (n - 1) / (2 * n)
+    seen = seen.to(grads.dtype).reshape(-1, *([1] * (grads.dim() - 1)))
+    param[unique] -= step / (accumulator[unique] + seen * squares).sqrt()
+    accumulator[unique] += squares
 
 
 def train_glove(corpus, **settings):
