@@ -7,8 +7,8 @@
 The corpus is `utils.corpus.benchmark_corpus()` (NLTK corpora, about 6.3M tokens; needs the
 data mirror, see README). Each round runs every system once, in a rotating order, so slow
 spells of a shared machine hit all alike. The systems: gensim; ours (`utils.word2vec`) twice,
-"ours-shared" with shared negatives (`shared_negatives=True`: the fast kernel) and "ours-per-pair"
-with word2vec.c's algorithm (the default, what lecture 03 teaches); and Google's word2vec.c,
+"ours-fast" with the fast kernel (skip-gram: `shared_negatives=True`; CBOW: `cbow_batch=16`) and
+"ours-per-pair" with word2vec.c's algorithm (the default, what lecture 03 teaches); and Google's word2vec.c,
 compiled into a temporary folder from the C source that the PyPI package `word2vec` ships
 (`pip install -e ".[bench]"`; left out with a note when it is missing).
 For each run: training wall time (vocabulary building excluded for gensim and ours; word2vec.c
@@ -48,8 +48,8 @@ from utils.evaluate import evaluate_analogies, evaluate_similarity  # noqa: E402
 from utils.vectors import WordVectors  # noqa: E402
 from utils.word2vec import Word2Vec  # noqa: E402
 
-SYSTEMS = ("gensim", "ours-shared", "ours-per-pair", "word2vec.c")
-OURS = ("ours-shared", "ours-per-pair")
+SYSTEMS = ("gensim", "ours-fast", "ours-per-pair", "word2vec.c")
+OURS = ("ours-fast", "ours-per-pair")
 SIMILARITY = ("ws353", "simlex999", "men")
 METRICS = ("analogy", *SIMILARITY)
 
@@ -72,7 +72,7 @@ def parse_args(argv=None):
     p.add_argument("--max-tokens", type=int, default=None, help="use only the first sentences up to this many tokens")
     p.add_argument("--systems", default=",".join(SYSTEMS),
                    help=f"comma-separated systems to run (default all: {','.join(SYSTEMS)}); "
-                        "ours-shared needs negative sampling")
+                        "ours-fast needs negative sampling")
     p.add_argument("--no-quality", action="store_true", help="skip the evaluations")
     p.add_argument("--json", type=Path, default=None, help="also write every run and the summary here")
     args = p.parse_args(argv)
@@ -80,9 +80,9 @@ def parse_args(argv=None):
     unknown = sorted(set(args.systems) - set(SYSTEMS))
     if unknown or not args.systems:
         p.error(f"--systems: unknown {unknown or 'empty list'}; choose from {', '.join(SYSTEMS)}")
-    if "ours-shared" in args.systems and (args.loss != "negative" or args.backend == "torch"):
-        args.systems.remove("ours-shared")
-        print("ours-shared left out: shared negatives need --loss negative and the numba backend")
+    if "ours-fast" in args.systems and (args.loss != "negative" or args.backend == "torch"):
+        args.systems.remove("ours-fast")
+        print("ours-fast left out: its kernels need --loss negative and the numba backend")
     return args
 
 
@@ -119,18 +119,22 @@ def run_gensim(sentences, args, seed):
     return seconds, WordVectors.from_gensim(model.wv), len(model.wv)
 
 
-def run_ours(encoded, args, seed, shared_negatives):
+CBOW_BATCH = 16  # ours-fast for CBOW: windows per batch (benchmarks/README.md)
+
+
+def run_ours(encoded, args, seed, fast):
+    cbow = args.architecture == "cbow"
     model = Word2Vec(
         vector_size=args.vector_size, window=args.window, negative=args.negative, loss=args.loss,
         sample=args.sample, min_count=args.min_count, architecture=args.architecture, alpha=args.alpha,
         workers=args.workers, epochs=args.epochs, seed=seed, backend=args.backend, device=args.device,
-        shared_negatives=shared_negatives,
+        shared_negatives=fast and not cbow, cbow_batch=CBOW_BATCH if fast and cbow else 1,
     )
     model.build_vocab(encoded)
     start = time.perf_counter()
     kv = model.train(encoded, progress=False)
     seconds = time.perf_counter() - start
-    return seconds, kv, len(model.vocab), model.backend + ("+shared negatives" if shared_negatives else "")
+    return seconds, kv, len(model.vocab), model.backend + (("+batches of %d windows" % CBOW_BATCH if cbow else "+shared negatives") if fast else "")
 
 
 def word2vec_c_source() -> Path | None:
@@ -182,12 +186,35 @@ def load_per_core() -> float:
     return os.getloadavg()[0] / (os.cpu_count() or 1)
 
 
+def cpu_clock() -> tuple[float, float, float]:
+    """(wall clock, CPU-seconds used by the whole machine, by this process and its finished children).
+
+    Their difference over a run is what *other* programs used meanwhile: unlike the load
+    average (a one-minute mean), it does not count the previous run's own threads."""
+    with open("/proc/stat") as f:
+        fields = [float(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    machine = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    t = os.times()
+    return time.perf_counter(), machine, t.user + t.system + t.children_user + t.children_system
+
+
+def other_cpu_per_core(before, after) -> float:
+    """Share of each core that other programs used between two `cpu_clock()`s (0: a quiet machine)."""
+    others = (after[1] - before[1]) - (after[2] - before[2])
+    return max(0.0, others) / (after[0] - before[0]) / (os.cpu_count() or 1)
+
+
 def warm_up(encoded, args):
     """Compile the numba kernels (cached on disk afterwards) outside the timed runs."""
     small = Vocabulary.build([["a", "b", "c", "a", "b"]] * 10, min_count=1).encode([["a", "b", "c", "a", "b"]] * 10)
-    for loss, shared in (("negative", False), ("hierarchical", False), ("negative", "ours-shared" in args.systems)):
+    for loss in ("negative", "hierarchical"):
         Word2Vec(min_count=1, epochs=1, vector_size=8, loss=loss, architecture=args.architecture,
-                 backend=args.backend, device=args.device, shared_negatives=shared).fit(small, progress=False)
+                 backend=args.backend, device=args.device).fit(small, progress=False)
+    if "ours-fast" in args.systems:
+        Word2Vec(min_count=1, epochs=1, vector_size=8, backend="numba", shared_negatives=True).fit(small, progress=False)
+        Word2Vec(min_count=1, epochs=1, vector_size=8, backend="numba", architecture="cbow",
+                 cbow_batch=CBOW_BATCH).fit(small, progress=False)
 
 
 def main(argv=None) -> int:
@@ -214,36 +241,47 @@ def main(argv=None) -> int:
         for pair in range(args.pairs):
             shift = pair % len(systems)
             for system in systems[shift:] + systems[:shift]:
-                load_before = load_per_core()
+                load_before, clock_before = load_per_core(), cpu_clock()
                 if system == "gensim":
                     seconds, kv, vocab_size = run_gensim(sentences, args, seed=pair + 1)
                     backend = "gensim"
                 elif system in OURS:
                     seconds, kv, vocab_size, backend = run_ours(encoded, args, seed=pair + 1,
-                                                                shared_negatives=system == "ours-shared")
+                                                                fast=system == "ours-fast")
                 else:
                     seconds, kv, vocab_size = run_word2vec_c(binary, corpus_file, args, seed=pair + 1)
                     backend = "C"
                 load_after = load_per_core()
+                others = other_cpu_per_core(clock_before, cpu_clock()) if os.path.exists("/proc/stat") else None
                 run = {"pair": pair, "system": system, "backend": backend, "seconds": seconds,
                        "words_per_second": n_tokens * args.epochs / seconds, "vocab": vocab_size,
-                       "load_per_core_before": load_before, "load_per_core_after": load_after}
+                       "load_per_core_before": load_before, "load_per_core_after": load_after,
+                       "other_cpu_per_core": others}
                 if not args.no_quality:
                     run.update(quality(kv))
                 runs.append(run)
                 metrics = "  ".join(f"{m} {run[m]:.3f}" for m in METRICS if m in run)
                 print(f"round {pair + 1} {system:10s} ({backend}): {seconds:7.1f}s  "
                       f"{run['words_per_second']:>9,.0f} words/s  vocab {vocab_size:,}  {metrics}  "
-                      f"load/core {load_before:.2f} -> {load_after:.2f}", flush=True)
-                if max(load_before, load_after) > 0.5:
-                    print(f"  WARNING: load average above 0.5 per core during this run: the machine was "
-                          f"busy with other work, so this time is not a quiet-machine figure", flush=True)
+                      f"load/core {load_before:.2f} -> {load_after:.2f}"
+                      + (f", other programs {others:.0%} of each core" if others is not None else ""), flush=True)
+                if busy(run):
+                    print("  WARNING: other programs ran during this run (see above): the machine was busy, "
+                          "so this time is not a quiet-machine figure", flush=True)
     summary = summarise(runs, systems)
     print_summary(summary, systems)
     if args.json:
         args.json.write_text(json.dumps({"settings": vars(args) | {"json": str(args.json)}, "tokens": n_tokens,
                                          "runs": runs, "summary": summary}, indent=2, default=str))
     return 0
+
+
+def busy(run) -> bool:
+    """Other programs took more than a tenth of each core (where /proc/stat tells), else the
+    load average was above 0.5 per core (which also counts the previous run's own threads)."""
+    if run.get("other_cpu_per_core") is not None:
+        return run["other_cpu_per_core"] > 0.1
+    return max(run["load_per_core_before"], run["load_per_core_after"]) > 0.5
 
 
 def summarise(runs, systems) -> dict:
@@ -258,7 +296,7 @@ def summarise(runs, systems) -> dict:
             **{m: statistics.mean(r[m] for r in mine) for m in METRICS if m in mine[0]},
             **{f"{m}_range": (min(r[m] for r in mine), max(r[m] for r in mine)) for m in METRICS if m in mine[0]},
         }
-    summary["busy_runs"] = sum(max(r["load_per_core_before"], r["load_per_core_after"]) > 0.5 for r in runs)
+    summary["busy_runs"] = sum(busy(r) for r in runs)
     by_pair: dict[int, dict[str, float]] = {}
     for r in runs:
         by_pair.setdefault(r["pair"], {})[r["system"]] = r["seconds"]
@@ -293,7 +331,8 @@ def print_summary(summary, systems) -> None:
             diffs = "  ".join(f"{m} {summary[ours][m] - summary[reference][m]:+.3f}" for m in METRICS)
             print(f"quality {ours} - {reference}: {diffs}")
     if summary["busy_runs"]:
-        print(f"\nWARNING: {summary['busy_runs']} of the runs had a load average above 0.5 per core; "
+        print(f"\nWARNING: in {summary['busy_runs']} of the runs other programs took more than a tenth of "
+              f"each core (or, without /proc/stat, the load average was above 0.5 per core); "
               f"re-run on a quiet machine before quoting these times.")
 
 if __name__ == "__main__":

@@ -372,46 +372,63 @@ def test_shared_negatives_window_update_is_minus_alpha_times_the_gradient():
 
 
 @needs_numba
-def test_cbow_shared_negatives_batch_update_is_minus_alpha_times_the_gradient():
-    """A batch of two windows (centers 2 and 3, context means h_b) sharing one noise word:
-    u moves by -alpha times the batch loss's gradient, and each context v by -alpha times
-    the gradient with respect to its window's mean h_b (word2vec.c's CBOW step)."""
+def test_cbow_batch_update_reads_v_at_the_batch_start_and_u_window_by_window():
+    """Two CBOW windows in one batch (centers 2 and 3, contexts {1, 3} and {2, 1}, one noise
+    word u_0 each): u moves window by window as in word2vec.c; every h_b is the mean of the
+    v's at the batch's start, and each v_o gets -alpha times the summed gradients of the
+    means it is in (word2vec.c's step for a mean, whole to every context word)."""
     rng = np.random.default_rng(1)
     V, d, alpha = 5, 4, 0.1
     center = rng.normal(size=(V, d)).astype(np.float32)
     outside = rng.normal(size=(V, d)).astype(np.float32)
-    ids = np.array([1, 2, 3, 4], dtype=np.int32)
+    ids = np.array([1, 2, 3, 1], dtype=np.int32)
     sentence_ids = np.zeros(4, dtype=np.int32)
     accept, alias = np.ones(1, np.float32), np.zeros(1, np.int32)  # the noise word is always word 0
-    v = torch.tensor(center, dtype=torch.float64, requires_grad=True)
-    u = torch.tensor(outside, dtype=torch.float64, requires_grad=True)
     logsigmoid = torch.nn.functional.logsigmoid
-    loss = 0
-    for context, c in (([1, 3], 2), ([2, 4], 3)):  # one word each side of positions 1 and 2
+    v0 = torch.tensor(center, dtype=torch.float64)
+    u = torch.tensor(outside, dtype=torch.float64)
+    v_step, total = torch.zeros_like(v0), 0.0
+    for context, c in (([1, 3], 2), ([2, 1], 3)):  # one word each side of positions 1 and 2
+        v = v0.clone().requires_grad_(True)
+        u = u.detach().requires_grad_(True)
         h = v[context].mean(0)
-        loss = loss - logsigmoid(u[c] @ h) - logsigmoid(-(u[0] @ h))
-    loss.backward()
-    expected_center = (v - alpha * 2 * v.grad).detach().numpy()  # d/dh = 2 d/dv_o for a mean of 2
-    expected_outside = (u - alpha * u.grad).detach().numpy()
-    exact_center, exact_outside = center.copy(), outside.copy()
-    total, terms = w2v._train_chunk_cbow_shared_negatives(
-        ids, sentence_ids, 1, 3, 1, 1, exact_center, exact_outside, accept, alias, np.float32(alpha),
-        np.uint64(7), 1, 2)
-    assert terms == 4 and total == pytest.approx(loss.item(), rel=1e-5)
-    np.testing.assert_allclose(exact_center, expected_center, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(exact_outside, expected_outside, rtol=1e-5, atol=1e-6)
-    # In batches of one window, the second window sees the first one's update of the noise row
-    # u_0: a different step, so it is the batch that shares the starting values.
-    windowed_center, windowed_outside = center.copy(), outside.copy()
-    w2v._train_chunk_cbow_shared_negatives(ids, sentence_ids, 1, 3, 1, 1, windowed_center, windowed_outside,
-                                           accept, alias, np.float32(alpha), np.uint64(7), 1, 1)
-    assert not np.allclose(windowed_outside, expected_outside, atol=1e-6)
+        loss = -logsigmoid(u[c] @ h) - logsigmoid(-(u[0] @ h))
+        loss.backward()
+        total += loss.item()
+        v_step -= alpha * len(context) * v.grad  # d/dh = 2 d/dv_o for a mean of 2
+        u = u - alpha * u.grad
+    batched_center, batched_outside = center.copy(), outside.copy()
+    got, terms = w2v._train_chunk_cbow_batched(2, ids, sentence_ids, 1, 3, 1, 1, batched_center, batched_outside,
+                                               accept, alias, np.float32(alpha), np.uint64(7), 1)
+    assert terms == 4 and got == pytest.approx(total, rel=1e-5)
+    np.testing.assert_allclose(batched_center, (v0 + v_step).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(batched_outside, u.detach().numpy(), rtol=1e-5, atol=1e-6)
+    # One window at a time (word2vec.c), window 2's mean already sees window 1's step on v_1.
+    sequential_center, sequential_outside = center.copy(), outside.copy()
+    w2v._train_chunk_cbow_batched(1, ids, sentence_ids, 1, 3, 1, 1, sequential_center, sequential_outside,
+                                  accept, alias, np.float32(alpha), np.uint64(7), 1)
+    assert not np.allclose(sequential_center, batched_center, atol=1e-6)
 
 
 @needs_numba
-@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
-def test_shared_negatives_learn_the_planted_groups_deterministically(corpus, architecture):
-    settings = dict(backend="numba", shared_negatives=True, vectors="average", architecture=architecture)
+def test_cbow_batches_learn_the_planted_groups_deterministically(corpus):
+    settings = dict(backend="numba", architecture="cbow", cbow_batch=16, vectors="average")
+    model = small_model(**settings)
+    wv = model.fit(corpus, progress=False)
+    losses = [h["loss"] for h in model.history]
+    assert losses[-1] < losses[0] < np.log(2)
+    for group in GROUPS:
+        for word in group[:2]:
+            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
+            assert neighbours == set(group) - {word}, (word, neighbours)
+    np.testing.assert_array_equal(wv.vectors, small_model(**settings).fit(corpus, progress=False).vectors)
+    plain = small_model(backend="numba", architecture="cbow", vectors="average").fit(corpus, progress=False)
+    assert not np.array_equal(wv.vectors, plain.vectors)  # it is a different kernel
+
+
+@needs_numba
+def test_shared_negatives_learn_the_planted_groups_deterministically(corpus):
+    settings = dict(backend="numba", shared_negatives=True, vectors="average")
     model = small_model(**settings)
     wv = model.fit(corpus, progress=False)
     losses = [h["loss"] for h in model.history]
@@ -422,14 +439,18 @@ def test_shared_negatives_learn_the_planted_groups_deterministically(corpus, arc
             assert neighbours == set(group) - {word}, (word, neighbours)
     again = small_model(**settings).fit(corpus, progress=False)
     np.testing.assert_array_equal(wv.vectors, again.vectors)  # one thread: the same run twice
-    plain = small_model(backend="numba", vectors="average", architecture=architecture).fit(corpus, progress=False)
+    plain = small_model(backend="numba", vectors="average").fit(corpus, progress=False)
     assert not np.array_equal(wv.vectors, plain.vectors)  # it is a different kernel
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(loss="hierarchical"), "needs loss='negative'"),
-    (dict(backend="torch"), "numba-backend kernel"),
+    (dict(shared_negatives=True, architecture="cbow"), "skip-gram with negative sampling only"),
+    (dict(shared_negatives=True, loss="hierarchical"), "skip-gram with negative sampling only"),
+    (dict(shared_negatives=True, backend="torch"), "numba-backend kernel"),
+    (dict(cbow_batch=16), "numba-backend kernel for CBOW"),  # skip-gram
+    (dict(cbow_batch=16, architecture="cbow", backend="torch"), "numba-backend kernel for CBOW"),
+    (dict(cbow_batch=0, architecture="cbow"), "positive integer"),
 ])
-def test_shared_negatives_refuse_what_they_do_not_implement(settings, message):
+def test_fast_kernels_refuse_what_they_do_not_implement(settings, message):
     with pytest.raises(ValueError, match=message):
-        small_model(shared_negatives=True, **settings)
+        small_model(**settings)

@@ -24,9 +24,9 @@ Two backends run the same algorithm:
   tensors, seen as NumPy arrays that share their memory. With `workers > 1` the workers are
   threads updating the shared matrices without locks ("Hogwild", as word2vec.c and gensim).
   The fast path on the CPU; `workers=1` makes it deterministic for a given seed.
-  `shared_negatives=True` swaps the per-pair loop for kernels that draw the K noise words
-  once per skip-gram window (Ji et al. 2016) or once per few CBOW windows: small dense
-  products instead of scattered row reads, a few times faster (benchmarks/README.md).
+  Two faster kernels depart from word2vec.c's order of updates (benchmarks/README.md):
+  `shared_negatives=True` draws skip-gram's K noise words once per window (Ji et al. 2016),
+  `cbow_batch=16` trains CBOW windows in batches that write each context vector once.
 
 Quick start:
     from utils.word2vec import Word2Vec
@@ -577,92 +577,72 @@ if numba is not None:
         return loss, terms
 
     @_jit
-    def _train_chunk_cbow_shared_negatives(ids, sentence_ids, start, stop, window, negative, center, outside,
-                                           accept, alias, alpha, seed, loss_every, batch):
-        """CBOW with negative sampling, K noise words shared by `batch` consecutive windows
-        (the CBOW counterpart of pWord2Vec's sharing). Same contract as `_train_chunk_numba`.
+    def _train_chunk_cbow_batched(cbow_batch, ids, sentence_ids, start, stop, window, negative, center, outside,
+                                  accept, alias, alpha, seed, loss_every):
+        """CBOW with negative sampling, `cbow_batch` consecutive windows at a time. Same
+        contract as `_train_chunk_numba`.
 
-        Window b of the batch has the mean h_b of its context vectors v_o as input and predicts
-        u_{c_b} (label 1) and the batch's K noise words u_k (label 0): the noise rows are read
-        once per batch instead of once per window. Consecutive windows overlap, so each
-        position's context gradient is summed over the batch's windows and added to its v once.
-        Gradients are taken at the batch's starting values of V (a minibatch of windows).
+        Window b of a batch takes the mean h_b of its context vectors v_o, read at the batch's
+        start, and predicts its center u_c (label 1) and K noise words of its own (label 0);
+        the output rows u are updated window by window, as word2vec.c does, with σ from its
+        table except on the centers where the loss is measured. Consecutive windows
+        share most of their context words, so each position's gradient is summed over the
+        batch's windows and added to its v once: one write per position instead of one per
+        window it falls in (a minibatch of windows for V).
         """
         n_tokens = ids.shape[0]
         d = center.shape[1]
-        span = batch + 2 * window  # positions the batch's windows can reach
-        hidden = np.zeros((batch, d), dtype=np.float32)  # h_b
-        grad_hidden = np.zeros((batch, d), dtype=np.float32)
+        span = cbow_batch + 2 * window  # the positions a batch's windows can reach
+        hidden = np.zeros((cbow_batch, d), dtype=np.float32)  # h_b
+        grad_hidden = np.zeros(d, dtype=np.float32)
         grad_context = np.zeros((span, d), dtype=np.float32)  # by position - (first - window)
         touched = np.zeros(span, dtype=np.bool_)
-        lows = np.zeros(batch, dtype=np.int64)
-        highs = np.zeros(batch, dtype=np.int64)
-        centers = np.full(batch, -1, dtype=np.int64)  # -1: the window has no context word
-        noise = np.zeros(negative, dtype=np.int64)
-        grad_output = np.zeros(d, dtype=np.float32)
+        lows = np.zeros(cbow_batch, dtype=np.int64)
+        highs = np.zeros(cbow_batch, dtype=np.int64)
         state = np.full(1, seed, dtype=np.uint64)
         loss, terms = 0.0, 0
-        for first in range(start, stop, batch):
-            size = min(batch, stop - first)
+        for first in range(start, stop, cbow_batch):
+            size = min(cbow_batch, stop - first)
             base = first - window
             for b in range(size):  # h_b = the mean of window b's context vectors
                 i = first + b
-                lo, hi = _reduced_window(state, i, window, n_tokens)
-                lows[b], highs[b], centers[b] = lo, hi, -1
+                lows[b], highs[b] = _reduced_window(state, i, window, n_tokens)
                 hidden[b, :] = 0.0
-                grad_hidden[b, :] = 0.0
                 count = 0
-                for j in range(lo, hi):
+                for j in range(lows[b], highs[b]):
                     if j != i and sentence_ids[j] == sentence_ids[i]:
                         for k in range(d):
                             hidden[b, k] += center[ids[j], k]
                         count += 1
-                if count > 0:
-                    centers[b] = ids[i]
-                    for k in range(d):
-                        hidden[b, k] /= count
-            for n in range(negative):
-                noise[n] = _draw_negative(state, accept, alias)
-            for b in range(size):  # label 1: each window's own center word
-                if centers[b] < 0:
+                if count == 0:
+                    highs[b] = lows[b]  # nothing to predict from
                     continue
-                measure = (first + b) % loss_every == 0
-                row = centers[b]
-                f = np.float32(0.0)
                 for k in range(d):
-                    f += hidden[b, k] * outside[row, k]
-                sig, l = _shared_sigmoid(f, 1.0, measure)
-                loss += l
-                terms += measure
-                g = np.float32(alpha * (1.0 - sig))
-                for k in range(d):
-                    u = outside[row, k]
-                    grad_hidden[b, k] += g * u
-                    outside[row, k] = u + g * hidden[b, k]
-            for n in range(negative):  # label 0: the shared noise words, one pass over the batch each
-                row = noise[n]
-                grad_output[:] = 0.0
-                for b in range(size):
-                    if centers[b] < 0 or centers[b] == row:  # as word2vec.c, a draw of the true word is skipped
-                        continue
-                    measure = (first + b) % loss_every == 0
+                    hidden[b, k] /= count
+            for b in range(size):
+                i = first + b
+                if highs[b] == lows[b]:
+                    continue
+                grad_hidden[:] = 0.0
+                measure = i % loss_every == 0
+                for n in range(negative + 1):  # the center (label 1), then K noise words (label 0)
+                    row, label = ids[i], 1.0
+                    if n > 0:
+                        row, label = _draw_negative(state, accept, alias), 0.0
+                        if row == ids[i]:  # as word2vec.c, a draw of the true word is skipped
+                            continue
                     f = np.float32(0.0)
                     for k in range(d):
                         f += hidden[b, k] * outside[row, k]
-                    sig, l = _shared_sigmoid(f, 0.0, measure)
+                    sig, l = _shared_sigmoid(f, label, measure)
                     loss += l
                     terms += measure
-                    g = np.float32(-alpha * sig)
+                    g = np.float32(alpha * (label - sig))
                     for k in range(d):
-                        grad_hidden[b, k] += g * outside[row, k]
-                        grad_output[k] += g * hidden[b, k]
-                for k in range(d):
-                    outside[row, k] += grad_output[k]
-            # As word2vec.c and gensim, every context vector gets the whole gradient of the mean.
-            for b in range(size):
-                if centers[b] < 0:
-                    continue
-                i = first + b
+                        u = outside[row, k]
+                        grad_hidden[k] += g * u
+                        outside[row, k] = u + g * hidden[b, k]
+                # As word2vec.c and gensim, every context vector gets the whole gradient of the mean.
                 for j in range(lows[b], highs[b]):
                     if j != i and sentence_ids[j] == sentence_ids[i]:
                         slot = j - base
@@ -670,7 +650,7 @@ if numba is not None:
                             touched[slot] = True
                             grad_context[slot, :] = 0.0
                         for k in range(d):
-                            grad_context[slot, k] += grad_hidden[b, k]
+                            grad_context[slot, k] += grad_hidden[k]
             for slot in range(span):
                 if touched[slot]:
                     touched[slot] = False
@@ -709,12 +689,14 @@ class Word2VecConfig:
     max_row_repeats: torch backend: a row that occurs n times in a batch gets its summed
                  update scaled by max_row_repeats / n when n is larger (see `scatter_rows`)
     workers:     Hogwild threads of the numba backend (1: deterministic)
-    shared_negatives: numba backend, negative sampling: draw the K noise words once per
-                 window and share them across its context words (skip-gram; pWord2Vec, Ji et al.
-                 2016: two small matrix products per window), or once per CBOW_BATCH consecutive
-                 windows (CBOW). Faster, at the same quality on the benchmark corpus. False
-                 (default): K fresh draws for every pair or window, word2vec.c's algorithm as
-                 lecture 03 and homework 2 teach it
+    shared_negatives: numba backend, skip-gram with negative sampling: draw the K noise words
+                 once per window and share them across its context words (pWord2Vec, Ji et al.
+                 2016: two small matrix products per window, faster). False (default): K fresh
+                 draws for every pair, word2vec.c's algorithm as lecture 03 and homework 2 teach it
+    cbow_batch:  numba backend, CBOW with negative sampling: windows trained at a time. 1
+                 (default): one window at a time, word2vec.c's algorithm. n > 1: n consecutive
+                 windows read their context vectors at the batch's start and each position's
+                 summed gradient is written once (faster; 16 is what benchmarks/README.md measured)
     seed:        seeds initialisation, subsampling, windows and negative samples
     """
 
@@ -737,6 +719,7 @@ class Word2VecConfig:
     max_row_repeats: int | None = 64
     workers: int = 1
     shared_negatives: bool = False
+    cbow_batch: int = 1
     seed: int = 0
 
     def validate(self) -> None:
@@ -764,8 +747,15 @@ class Word2VecConfig:
             raise ValueError("backend='numba' needs the numba package (pip install numba)")
         if self.backend == "numba" and self.loss == "softmax":
             raise ValueError("the naive softmax runs on the torch backend only (backend='torch')")
-        if self.shared_negatives and self.loss != "negative":
-            raise ValueError(f"shared_negatives shares noise words: it needs loss='negative', not {self.loss!r}")
+        if self.shared_negatives and (self.architecture, self.loss) != ("skipgram", "negative"):
+            raise ValueError("shared_negatives applies to skip-gram with negative sampling only "
+                             f"(got architecture={self.architecture!r}, loss={self.loss!r}); for CBOW see cbow_batch")
+        if int(self.cbow_batch) != self.cbow_batch or self.cbow_batch < 1:
+            raise ValueError(f"cbow_batch must be a positive integer (1: word2vec.c's algorithm), not {self.cbow_batch!r}")
+        if self.cbow_batch > 1 and (self.architecture, self.loss, self.backend) not in (
+                ("cbow", "negative", "numba"), ("cbow", "negative", "auto")):
+            raise ValueError("cbow_batch > 1 is a numba-backend kernel for CBOW with negative sampling "
+                             f"(got architecture={self.architecture!r}, loss={self.loss!r}, backend={self.backend!r})")
         if self.shared_negatives and self.backend == "torch":
             raise ValueError("shared_negatives is a numba-backend kernel: use backend='numba' or 'auto' on the CPU")
 
@@ -898,9 +888,9 @@ class Word2Vec:
             total=total_words, initial=self.epochs_done * encoded.num_tokens, unit=" words",
             unit_scale=True, disable=not progress, desc=f"word2vec {cfg.architecture}/{cfg.loss}",
         )
-        if self.config.shared_negatives and self.backend != "numba":
-            raise ValueError("shared_negatives runs on the numba backend, but this run would use torch on "
-                             f"{self.device}: pass backend='numba' (CPU), or shared_negatives=False")
+        if (self.config.shared_negatives or self.config.cbow_batch > 1) and self.backend != "numba":
+            raise ValueError("shared_negatives and cbow_batch > 1 run on the numba backend, but this run would "
+                             f"use torch on {self.device}: pass backend='numba' (CPU), or leave them at their defaults")
         train_epoch = self._train_epoch_numba if self.backend == "numba" else self._train_epoch_torch
         try:
             while self.epochs_done < cfg.epochs:
@@ -979,7 +969,6 @@ class Word2Vec:
     CHUNK_TOKENS = 10_000  # centers per chunk: one learning rate and one random stream each
     BLOCK_CHUNKS = 48  # chunks between progress reports and divergence checks
     LOSS_EVERY = 8  # the reported loss is measured on every 8th center (1: on all of them)
-    CBOW_BATCH = 8  # CBOW with shared negatives: consecutive windows that share K noise words
 
     def _train_epoch_numba(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
         """One epoch in chunks of CHUNK_TOKENS centers, each with its own learning rate and
@@ -995,10 +984,10 @@ class Word2Vec:
         tables = self._numba_tables()
 
         def work(k):  # chunk k: the centers at positions bounds[k] .. bounds[k+1]-1
-            if cfg.shared_negatives and cbow:
-                return _train_chunk_cbow_shared_negatives(
-                    data.ids, data.sentence_ids, bounds[k], bounds[k + 1], cfg.window, cfg.negative,
-                    center, outside, *tables[:2], alphas[k], seeds[k], self.LOSS_EVERY, self.CBOW_BATCH,
+            if cbow and cfg.cbow_batch > 1:
+                return _train_chunk_cbow_batched(
+                    cfg.cbow_batch, data.ids, data.sentence_ids, bounds[k], bounds[k + 1], cfg.window,
+                    cfg.negative, center, outside, *tables[:2], alphas[k], seeds[k], self.LOSS_EVERY,
                 )
             if cfg.shared_negatives:
                 return _train_chunk_shared_negatives(
