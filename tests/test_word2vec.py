@@ -45,6 +45,14 @@ def corpus():
     return planted_corpus()
 
 
+def assert_neighbours_are_their_groups(wv):
+    """The 5 nearest neighbours of the first two words of each group are the rest of the group."""
+    for group in GROUPS:
+        for word in group[:2]:
+            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
+            assert neighbours == set(group) - {word}, (word, neighbours)
+
+
 def small_model(**settings):
     base = dict(vector_size=16, window=3, min_count=1, sample=0, epochs=3, seed=3, device="cpu")
     return Word2Vec(**{**base, **settings})
@@ -222,10 +230,7 @@ def test_naive_softmax_learns(corpus):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_nearest_neighbours_are_the_planted_group(corpus, backend):
     wv = small_model(backend=backend, vectors="average").fit(corpus, progress=False)
-    for group in GROUPS:
-        for word in group[:2]:
-            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
-            assert neighbours == set(group) - {word}, (word, neighbours)
+    assert_neighbours_are_their_groups(wv)
 
 
 def test_on_epoch_end_sees_each_finished_epoch(corpus):
@@ -417,10 +422,7 @@ def test_cbow_batches_learn_the_planted_groups_deterministically(corpus):
     wv = model.fit(corpus, progress=False)
     losses = [h["loss"] for h in model.history]
     assert losses[-1] < losses[0] < np.log(2)
-    for group in GROUPS:
-        for word in group[:2]:
-            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
-            assert neighbours == set(group) - {word}, (word, neighbours)
+    assert_neighbours_are_their_groups(wv)
     np.testing.assert_array_equal(wv.vectors, small_model(**settings).fit(corpus, progress=False).vectors)
     plain = small_model(backend="numba", architecture="cbow", vectors="average").fit(corpus, progress=False)
     assert not np.array_equal(wv.vectors, plain.vectors)  # it is a different kernel
@@ -433,10 +435,7 @@ def test_shared_negatives_learn_the_planted_groups_deterministically(corpus):
     wv = model.fit(corpus, progress=False)
     losses = [h["loss"] for h in model.history]
     assert losses[-1] < losses[0] < np.log(2)
-    for group in GROUPS:
-        for word in group[:2]:
-            neighbours = {w for w, _ in wv.most_similar(word, topn=5)}
-            assert neighbours == set(group) - {word}, (word, neighbours)
+    assert_neighbours_are_their_groups(wv)
     again = small_model(**settings).fit(corpus, progress=False)
     np.testing.assert_array_equal(wv.vectors, again.vectors)  # one thread: the same run twice
     plain = small_model(backend="numba", vectors="average").fit(corpus, progress=False)

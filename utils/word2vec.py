@@ -395,18 +395,19 @@ if numba is not None:
         return max(0, i - b), min(n_tokens, i + b + 1)
 
     @_inline
-    def _logistic_step(x, outside, t, label, alpha, grad_x, measure):
+    def _logistic_step(x, outside, t, label, alpha, grad_x, measure, table=False):
         """One binary logistic term for input x (v_c or the CBOW mean) and target row u_t.
 
         g = α (y - σ(u_t·x)); u_t += g x; grad_x += g u_t (x is updated by the caller, once
         all targets of the example are done, as word2vec.c does). Returns the term's loss
-        -log σ(±u_t·x) when `measure`, else 0 (the log costs as much as the update).
+        -log σ(±u_t·x) when `measure`, else 0 (the log costs as much as the update). `table`:
+        σ from word2vec.c's table except when measuring (the fast kernels), else exact.
         """
         d = x.shape[0]
         f = np.float32(0.0)
         for k in range(d):
             f += x[k] * outside[t, k]
-        sig, loss = _sigmoid_and_loss(f, label, measure)
+        sig, loss = _shared_sigmoid(f, label, measure) if table else _sigmoid_and_loss(f, label, measure)
         g = np.float32(alpha * (label - sig))
         for k in range(d):
             u = outside[t, k]
@@ -631,17 +632,8 @@ if numba is not None:
                         row, label = _draw_negative(state, accept, alias), 0.0
                         if row == ids[i]:  # as word2vec.c, a draw of the true word is skipped
                             continue
-                    f = np.float32(0.0)
-                    for k in range(d):
-                        f += hidden[b, k] * outside[row, k]
-                    sig, l = _shared_sigmoid(f, label, measure)
-                    loss += l
+                    loss += _logistic_step(hidden[b], outside, row, label, alpha, grad_hidden, measure, True)
                     terms += measure
-                    g = np.float32(alpha * (label - sig))
-                    for k in range(d):
-                        u = outside[row, k]
-                        grad_hidden[k] += g * u
-                        outside[row, k] = u + g * hidden[b, k]
                 # As word2vec.c and gensim, every context vector gets the whole gradient of the mean.
                 for j in range(lows[b], highs[b]):
                     if j != i and sentence_ids[j] == sentence_ids[i]:
