@@ -160,13 +160,15 @@ _CANVAS_IMAGE = """(root) => {
 
 
 def _wait_for_new_picture(page, before: dict, after_what: str, root=None, timeout_s: float = 120) -> dict:
-    """The canvas's image once it differs from `before` and is drawn; fails saying what did not redraw.
+    """The canvas's image once it differs from `before`, is drawn, and has stayed the same for a
+    second (a later frame would replace it); fails saying what did not redraw.
 
     root: a Locator of the cell output holding the figure (default: the page's last figure). It is
     looked up afresh and scrolled into view on every poll: JupyterLab may re-render a cell's
     output, and ipympl repaints a canvas only while it is on screen.
     """
     deadline = time.monotonic() + timeout_s
+    candidate, since = None, 0.0
     while True:
         if root is None:
             now = page.evaluate(_CANVAS_IMAGE)
@@ -175,7 +177,12 @@ def _wait_for_new_picture(page, before: dict, after_what: str, root=None, timeou
             canvas.scroll_into_view_if_needed()
             now = root.evaluate(_CANVAS_IMAGE)
         if now["url"] != before["url"] and now["inked"] > 0.01:
-            return now
+            if candidate is None or now["url"] != candidate["url"]:
+                candidate, since = now, time.monotonic()
+            elif time.monotonic() - since >= 1.0:
+                return now
+        else:
+            candidate = None
         if time.monotonic() > deadline:
             pytest.fail(f"the projector's figure was not redrawn {timeout_s:.0f} s after {after_what} "
                         f"({now['inked']:.1%} of the canvas drawn, {'unchanged' if now['url'] == before['url'] else 'blank'})")
@@ -294,7 +301,14 @@ def test_lecture_04_projector_on_our_glove_vectors(browser, lab, tmp_path):
     before_tsne = _wait_for_new_picture(page, first_image, "typing 'woman'", output)
     output.locator(".widget-dropdown select").select_option(label="t-SNE")
     output.locator(".widget-html pre", has_text="words around 'woman', projected with t-SNE").wait_for()
-    _wait_for_new_picture(page, before_tsne, "choosing t-SNE", output)
+    tsne = _wait_for_new_picture(page, before_tsne, "choosing t-SNE", output)
+    # Back to PCA: the same settings draw the same picture, so nothing shown was stale or
+    # half-drawn (a frame rendered while the figure changed looked blank or showed the old words).
+    output.locator(".widget-dropdown select").select_option(label="PCA")
+    output.locator(".widget-html pre", has_text="words around 'woman', projected with PCA").wait_for()
+    back_to_pca = _wait_for_new_picture(page, tsne, "choosing PCA again", output)
+    assert back_to_pca["url"] == before_tsne["url"], (
+        "PCA around 'woman' drew a different picture the second time: one of them was stale or half-drawn")
     # The lecture's other figures stay ordinary pictures: importing the projector's widget
     # backend must not turn them into live canvases.
     assert page.locator(".jupyter-matplotlib-canvas-div").count() == 1

@@ -162,3 +162,29 @@ def test_a_reprojection_is_sent_to_the_browser_whole():
     _send_full_frame(canvas)
     assert canvas._force_full is True
     _send_full_frame(object())  # a canvas without diff images: nothing to do, no error
+
+
+def test_the_live_figure_is_never_rendered_half_changed(toy_vectors, monkeypatch):
+    """ipykernel 7 may handle two widgets' messages in two threads: a typed word re-projects
+    while the canvas renders a frame. The browser then showed a blank or a stale picture.
+    Changing the figure and rendering it now wait for each other."""
+    pytest.importorskip("ipympl")
+    import threading
+
+    import IPython.display
+
+    import utils.projector as projector_module
+
+    monkeypatch.setattr(projector_module, "_widget_frontend_present", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: None)
+    projector = EmbeddingProjector(toy_vectors, around="king", topn=4, analogy=None)
+    projector.show()
+    rendered, reprojected = threading.Event(), threading.Event()
+    with projector._figure_lock:  # as a re-projection in progress holds it
+        threading.Thread(target=lambda: (projector.canvas.draw(), rendered.set())).start()
+        threading.Thread(target=lambda: (projector._redraw(around="queen"), reprojected.set())).start()
+        assert not rendered.wait(0.5), "the canvas rendered a frame while the figure was being changed"
+        assert not reprojected.is_set() and projector.projection.query == "king"
+    assert rendered.wait(30) and reprojected.wait(30)
+    assert projector.projection.query == "queen"
+    plt.close(projector.figure)

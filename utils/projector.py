@@ -22,6 +22,7 @@ Why ipympl and not plotly or bokeh: it keeps the course on one plotting library
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -225,6 +226,10 @@ class EmbeddingProjector:
         self.settings = dict(words=words, around=around, topn=topn, analogy=analogy, method=method)
         self.projection = build_projection(word_vectors, seed=seed, **self.settings)
         self.figure = self.canvas = self.status = self._hover_label = None
+        # ipykernel 7 may run two widgets' messages in two threads at once, so a re-projection
+        # could clear the axes while the canvas renders its next frame (a blank or stale
+        # picture in the browser). Changing the figure and rendering it take this lock.
+        self._figure_lock = threading.RLock()
 
     # --- geometry shared by the hover read-out and the browser test -------------------------
     def pixel_of(self, word: str) -> tuple[float, float]:
@@ -272,13 +277,14 @@ class EmbeddingProjector:
         except (KeyError, ValueError) as error:
             self.status.value = f"<pre>{error.args[0]}</pre>"
             return
-        self.settings, self.projection = settings, projection
-        draw_projection(projection, self.figure.axes[0])
-        toolbar = getattr(self.figure.canvas, "toolbar", None)
-        if toolbar is not None:
-            toolbar.update()  # the toolbar's "home" is the new picture, not the old one
-        _send_full_frame(self.figure.canvas)
-        self.figure.canvas.draw_idle()
+        with self._figure_lock:
+            self.settings, self.projection = settings, projection
+            draw_projection(projection, self.figure.axes[0])
+            toolbar = getattr(self.figure.canvas, "toolbar", None)
+            if toolbar is not None:
+                toolbar.update()  # the toolbar's "home" is the new picture, not the old one
+            _send_full_frame(self.figure.canvas)
+            self.figure.canvas.draw_idle()
         self.status.value = self._status_html()
         self._hover_label.value = "<pre> </pre>"  # an old hover or zoom read-out no longer applies
 
@@ -326,7 +332,7 @@ class EmbeddingProjector:
         if Canvas is None:
             display(self.figure)
             return
-        canvas = Canvas(self.figure)
+        canvas = _locked(Canvas)(self.figure, render_lock=self._figure_lock)
         FigureManager(canvas, 0)
         canvas.header_visible = False
         canvas.toolbar_position = "right"
@@ -341,10 +347,11 @@ class EmbeddingProjector:
 
         def on_scroll(event):
             if event.inaxes:
-                self.zoom(event.xdata, event.ydata, 0.8 if event.button == "up" else 1.25)
-                _send_full_frame(canvas)
-                canvas.draw_idle()
-                (x0, x1), (y0, y1) = self.figure.axes[0].get_xlim(), self.figure.axes[0].get_ylim()
+                with self._figure_lock:
+                    self.zoom(event.xdata, event.ydata, 0.8 if event.button == "up" else 1.25)
+                    _send_full_frame(canvas)
+                    canvas.draw_idle()
+                    (x0, x1), (y0, y1) = self.figure.axes[0].get_xlim(), self.figure.axes[0].get_ylim()
                 self._hover_label.value = f"<pre>view: x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f}</pre>"
 
         canvas.mpl_connect("motion_notify_event", on_move)
@@ -365,6 +372,28 @@ def _send_full_frame(canvas) -> None:
     """
     if hasattr(canvas, "_force_full"):  # matplotlib's web canvas (ipympl); others draw whole
         canvas._force_full = True
+
+
+_LOCKED_CANVASES: dict[type, type] = {}
+
+
+def _locked(canvas_class: type) -> type:
+    """`canvas_class` (ipympl's Canvas) rendering each frame under a lock given at construction:
+    `_locked(Canvas)(figure, render_lock=lock)`. The frame is rendered and sent inside
+    `draw()`, so whoever holds the lock sees no half-drawn figure go out."""
+    if canvas_class not in _LOCKED_CANVASES:
+        class LockedCanvas(canvas_class):
+            def __init__(self, figure, *args, render_lock, **kwargs):
+                self._render_lock = render_lock
+                super().__init__(figure, *args, **kwargs)
+
+            def draw(self):
+                with self._render_lock:
+                    super().draw()
+
+        LockedCanvas.__name__ = LockedCanvas.__qualname__ = f"Locked{canvas_class.__name__}"
+        _LOCKED_CANVASES[canvas_class] = LockedCanvas
+    return _LOCKED_CANVASES[canvas_class]
 
 
 def _ipympl_canvas():
