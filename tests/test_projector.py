@@ -3,6 +3,8 @@ checked in a real browser by tests/test_browser.py)."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,6 +16,13 @@ import pytest
 from utils.projector import (EmbeddingProjector, build_projection, complete_analogy, draw_projection,
                              embedding_projector, project, select_words)
 from utils.vectors import WordVectors
+
+
+def _skip_without_ipympl() -> None:
+    """Skip where ipympl is missing, without importing it: its import makes it pyplot's backend,
+    which would turn every later test's figure into a widget figure."""
+    if importlib.util.find_spec("ipympl") is None:
+        pytest.skip("ipympl is not installed")
 
 
 @pytest.fixture
@@ -94,6 +103,21 @@ def test_draw_projection_labels_points_and_draws_the_parallelogram(toy_vectors):
     plt.close(fig)
 
 
+def test_the_projectors_labels_do_not_overlap(toy_vectors):
+    # Two words at almost one point (as aunt and uncle in lecture 04's GloVe picture).
+    words = toy_vectors.index_to_key + ["aunt", "uncle"]
+    vectors = np.vstack([toy_vectors.vectors, toy_vectors["queen"] + 0.01, toy_vectors["queen"] + 0.012])
+    projection = build_projection(WordVectors(vectors, words), words=" ".join(words), analogy="man woman king")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    draw_projection(projection, ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    overlapping = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+    assert not overlapping, [(projection.words[i], projection.words[j]) for i, j in overlapping]
+    plt.close(fig)
+
+
 def test_hover_and_zoom_geometry(toy_vectors):
     projector = EmbeddingProjector(toy_vectors, around="king", topn=4, analogy=None)
     fig, ax = plt.subplots()
@@ -133,7 +157,7 @@ def test_analogy_offsets_are_compared_in_the_space_and_in_the_picture(toy_vector
 def test_the_projector_leaves_the_notebooks_plots_inline():
     """Importing ipympl makes it pyplot's backend; the projector puts the notebook's back, so the
     plots of later cells stay ordinary pictures instead of turning into live widget figures."""
-    pytest.importorskip("ipympl")
+    _skip_without_ipympl()
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -164,11 +188,12 @@ def test_a_reprojection_is_sent_to_the_browser_whole():
     _send_full_frame(object())  # a canvas without diff images: nothing to do, no error
 
 
+@pytest.mark.filterwarnings("ignore:Passing unrecognized arguments:DeprecationWarning")  # ipympl's toolbar
 def test_the_live_figure_is_never_rendered_half_changed(toy_vectors, monkeypatch):
     """ipykernel 7 may handle two widgets' messages in two threads: a typed word re-projects
     while the canvas renders a frame. The browser then showed a blank or a stale picture.
     Changing the figure and rendering it now wait for each other."""
-    pytest.importorskip("ipympl")
+    _skip_without_ipympl()
     import threading
 
     import IPython.display

@@ -54,7 +54,8 @@ def separate_labels(ax, labels, max_rounds: int = 200, step: float = 1.0) -> Non
     if len(labels) < 2:
         return
     figure = ax.figure
-    figure.canvas.draw()
+    # Lay the figure out without rendering it: a live (widget) canvas would send that frame.
+    figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()
     boxes = [label.get_window_extent(renderer).expanded(1.04, 1.1) for label in labels]
     # Each label's anchor in display units: a label must not hide the dot of another word.

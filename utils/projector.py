@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from utils.explore import _widget_frontend_present
-from utils.plotting import pca_2d
+from utils.plotting import pca_2d, separate_labels
 
 __all__ = ["project", "select_words", "complete_analogy", "Projection", "draw_projection",
            "EmbeddingProjector", "embedding_projector"]
@@ -189,10 +189,10 @@ def draw_projection(projection: Projection, ax) -> None:
     # Beyond _MAX_LABELS points only the query, the analogy and the first neighbours are labelled;
     # hovering names the rest.
     labelled = [i for i, w in enumerate(words) if i < _MAX_LABELS or w in special]
-    for i in labelled:
-        bold = words[i] in special
-        ax.annotate(words[i], points[i], xytext=(4, 3), textcoords="offset points", zorder=4,
-                    fontsize=10 if bold else 8, fontweight="bold" if bold else "normal")
+    labels = [ax.annotate(words[i], points[i], xytext=(4, 3), textcoords="offset points", zorder=4,
+                          fontsize=10 if words[i] in special else 8,
+                          fontweight="bold" if words[i] in special else "normal")
+              for i in labelled]
     if projection.analogy:
         a, b, c, d = (projection.point(w) for w in projection.analogy)
         # The two offsets the analogy says are equal (a -> b, c -> d) as arrows; the sides a-c, b-d dashed.
@@ -210,6 +210,7 @@ def draw_projection(projection: Projection, ax) -> None:
     if projection.method == "pca":
         ax.set_aspect("equal", adjustable="datalim")  # equal axes: angles and offsets read true
     ax.grid(color="0.92", zorder=0)
+    separate_labels(ax, labels)  # last: it measures the labels in the final limits
 
 
 class EmbeddingProjector:
@@ -300,6 +301,14 @@ class EmbeddingProjector:
         Canvas, FigureManager = _ipympl_canvas()
         self.figure = Figure(figsize=self.figsize, layout="constrained")
         self.figure.add_subplot()
+        # The canvas first: placing the labels measures them with the canvas's renderer.
+        if Canvas is None:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+            FigureCanvasAgg(self.figure)
+        else:
+            canvas = _locked(Canvas)(self.figure, render_lock=self._figure_lock)
+            FigureManager(canvas, 0)
         draw_projection(self.projection, self.figure.axes[0])
         s = self.settings
         mode = widgets.ToggleButtons(options=["neighbours of", "these words"],
@@ -332,8 +341,6 @@ class EmbeddingProjector:
         if Canvas is None:
             display(self.figure)
             return
-        canvas = _locked(Canvas)(self.figure, render_lock=self._figure_lock)
-        FigureManager(canvas, 0)
         canvas.header_visible = False
         canvas.toolbar_position = "right"
         canvas.capture_scroll = True  # the wheel zooms the figure instead of scrolling the notebook
