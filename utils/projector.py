@@ -21,6 +21,7 @@ Why ipympl and not plotly or bokeh: it keeps the course on one plotting library
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -381,26 +382,22 @@ def _send_full_frame(canvas) -> None:
         canvas._force_full = True
 
 
-_LOCKED_CANVASES: dict[type, type] = {}
-
-
+@functools.cache
 def _locked(canvas_class: type) -> type:
     """`canvas_class` (ipympl's Canvas) rendering each frame under a lock given at construction:
     `_locked(Canvas)(figure, render_lock=lock)`. The frame is rendered and sent inside
     `draw()`, so whoever holds the lock sees no half-drawn figure go out."""
-    if canvas_class not in _LOCKED_CANVASES:
-        class LockedCanvas(canvas_class):
-            def __init__(self, figure, *args, render_lock, **kwargs):
-                self._render_lock = render_lock
-                super().__init__(figure, *args, **kwargs)
 
-            def draw(self):
-                with self._render_lock:
-                    super().draw()
+    class LockedCanvas(canvas_class):
+        def __init__(self, figure, *args, render_lock, **kwargs):
+            self._render_lock = render_lock
+            super().__init__(figure, *args, **kwargs)
 
-        LockedCanvas.__name__ = LockedCanvas.__qualname__ = f"Locked{canvas_class.__name__}"
-        _LOCKED_CANVASES[canvas_class] = LockedCanvas
-    return _LOCKED_CANVASES[canvas_class]
+        def draw(self):
+            with self._render_lock:
+                super().draw()
+
+    return LockedCanvas
 
 
 def _ipympl_canvas():
