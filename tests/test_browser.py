@@ -414,7 +414,7 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
                 page.keyboard.press("ArrowDown")
                 page.wait_for_function(f"location.hash === '#/{h}/{step}'")
 
-        go_to(1)
+        go_to(1)  # at once, while MathJax is still typesetting: a presenter does not wait for it
         go_to(0)
         # Where the formulas and the first picture are: (top-level slide, sub-slide) of each.
         where = """selector => {
@@ -422,16 +422,26 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
             let sub = el.closest('section'); const top = sub.parentElement.closest('section') || sub;
             const tops = [...document.querySelectorAll('.slides > section')];
             return [tops.indexOf(top), top === sub ? 0 : [...top.children].filter(c => c.tagName === 'SECTION').indexOf(sub)]; }"""
-        # MathJax has typeset the deck: formulas exist and none is still being processed (a busy
-        # machine needs well over 20 s for that).
-        page.wait_for_function("document.querySelectorAll('.MathJax_CHTML').length > 2 "
-                               "&& !document.querySelector('.MJXc-processing')", timeout=120_000)
-        formula = page.evaluate(where, ".slides .MathJax_CHTML")
+        # MathJax has typeset the deck: every formula has its rendered frame and none is still being
+        # processed (a busy machine needs well over 20 s for that). A rendered formula is `.mjx-chtml`:
+        # the template re-renders each slide it arrives at, and a re-rendered formula loses the
+        # `MathJax_CHTML` class that only the first typeset gives (CI once looked for that class on a
+        # slide the walk above had re-rendered, and waited for a formula that was there).
+        page.wait_for_function("""() => {
+            const scripts = [...document.querySelectorAll('.slides script[type^="math/tex"]')];
+            return scripts.length > 2 && !document.querySelector('.MJXc-processing')
+                && scripts.every(s => document.getElementById(s.id + '-Frame')); }""", timeout=120_000)
+        # Once more now that the typeset is done, and wait for MathJax's queue to run dry: the first
+        # slides are re-rendered for sure, the way a presenter's deck is after a step back.
+        go_to(1)
+        go_to(0)
+        page.evaluate("new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+        formula = page.evaluate(where, ".slides .mjx-chtml")
         assert formula, "no formula in the deck was typeset by MathJax"
         go_to(*formula)
         # The slide transition takes a moment (longer on a busy machine): wait for the typeset
         # formula to become visible (this fails the test if it never does).
-        page.locator("section.present .MathJax_CHTML").first.wait_for(state="visible", timeout=20_000)
+        page.locator("section.present .mjx-chtml").first.wait_for(state="visible", timeout=20_000)
         page.wait_for_timeout(1000)  # let the transition finish before the picture is taken
         assert "$$" not in page.locator("section.present").last.inner_text()
         _screenshot(page, tmp_path, "slides_formula")
