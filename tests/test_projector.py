@@ -118,6 +118,26 @@ def test_the_projectors_labels_do_not_overlap(toy_vectors):
     plt.close(fig)
 
 
+def test_every_label_stays_inside_the_axes(toy_vectors):
+    # The right-most word of lecture 04's picture ('man') ran off the frame: labels sit right of
+    # their points, and the default margin had no room for the text.
+    words = toy_vectors.index_to_key + ["a_rather_long_word_far_out"]
+    far = toy_vectors["apple"] * 3
+    projection = build_projection(WordVectors(np.vstack([toy_vectors.vectors, far]), words),
+                                  words=" ".join(words), analogy="man woman king")
+    for figsize in ((5, 4), (7.5, 6)):
+        fig, ax = plt.subplots(figsize=figsize)
+        draw_projection(projection, ax)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        frame = ax.get_window_extent(renderer)
+        outside = [t.get_text() for t in ax.texts if t.get_text() and not (
+            frame.x0 <= t.get_window_extent(renderer).x0 and t.get_window_extent(renderer).x1 <= frame.x1
+            and frame.y0 <= t.get_window_extent(renderer).y0 and t.get_window_extent(renderer).y1 <= frame.y1)]
+        assert not outside, f"labels run off the axes at figsize {figsize}: {outside}"
+        plt.close(fig)
+
+
 def test_hover_and_zoom_geometry(toy_vectors):
     projector = EmbeddingProjector(toy_vectors, around="king", topn=4, analogy=None)
     fig, ax = plt.subplots()

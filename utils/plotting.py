@@ -45,6 +45,50 @@ def plot_embeddings(points_2d: np.ndarray, words: Sequence[str], ax=None, title:
     return ax
 
 
+def keep_labels_inside(ax, labels, pad: float = 4.0, max_rounds: int = 100) -> None:
+    """Widen the axes' view until every text label lies inside the axes, `pad` points clear of the
+    frame (a label sits right of its point, so the right-most word would run off the picture).
+
+    The data limits become what the artists drew plus every label's box, and the view is
+    autoscaled to them (so equal axes stay equal: fixed limits would be overridden there).
+    A wider view shrinks the scale, so a label covers more data units: this repeats until the
+    view stops changing. The result depends only on what is drawn, not on what the axes showed
+    before, so the same projection always gives the same picture.
+    """
+    if not labels:
+        return
+    figure = ax.figure
+    margin = pad * figure.dpi / 72
+    drawn = ax.dataLim.frozen()
+    span = max(drawn.width, drawn.height, 1e-12)
+    grid = 10.0 ** (np.floor(np.log10(span)) - 6)
+    for _ in range(3):  # new limits can change the tick labels, hence the layout: measure again
+        figure.draw_without_rendering()
+        renderer = figure.canvas.get_renderer()
+        frame = ax.get_window_extent(renderer).frozen()
+        for round_ in range(max_rounds + 1):
+            view = ax.viewLim.get_points().copy()
+            boxes = [label.get_window_extent(renderer).padded(margin) for label in labels]
+            low = ax.transData.inverted().transform([[b.x0, b.y0] for b in boxes])
+            high = ax.transData.inverted().transform([[b.x1, b.y1] for b in boxes])
+            converged = round_ > 0 and np.abs(view - last_view).max() <= 1e-13 * span
+            if converged or round_ == max_rounds:
+                # The last step from grid-rounded corners: an iteration stops within rounding
+                # error of its fixed point, and a last-bit difference in the limits would still
+                # shift anti-aliased lines by a pixel from one drawing of the same words to the next.
+                low, high = np.floor(low / grid) * grid, np.ceil(high / grid) * grid
+            ax.dataLim.set(drawn)
+            ax.update_datalim(np.vstack([low, high]))
+            ax.autoscale_view()
+            ax.apply_aspect()
+            if converged:
+                break
+            last_view = view
+        figure.draw_without_rendering()
+        if np.allclose(ax.get_window_extent(renderer).get_points(), frame.get_points(), rtol=0, atol=1e-9):
+            return
+
+
 def separate_labels(ax, labels, max_rounds: int = 200, step: float = 1.0) -> None:
     """Move text labels apart, vertically in steps of `step` points, until none covers another
     label or another label's point (or `max_rounds` passes). Each label keeps its anchor point;

@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from utils.explore import _widget_frontend_present
-from utils.plotting import pca_2d, separate_labels
+from utils.plotting import keep_labels_inside, pca_2d, separate_labels
 
 __all__ = ["project", "select_words", "complete_analogy", "Projection", "draw_projection",
            "EmbeddingProjector", "embedding_projector"]
@@ -211,6 +211,7 @@ def draw_projection(projection: Projection, ax) -> None:
     if projection.method == "pca":
         ax.set_aspect("equal", adjustable="datalim")  # equal axes: angles and offsets read true
     ax.grid(color="0.92", zorder=0)
+    keep_labels_inside(ax, labels)
     separate_labels(ax, labels)  # last: it measures the labels in the final limits
 
 
