@@ -416,6 +416,38 @@ def test_cbow_batch_update_reads_v_at_the_batch_start_and_u_window_by_window():
 
 
 @needs_numba
+def test_cbow_shared_negatives_are_one_gradient_step_on_the_batch():
+    """CBOW with the noise words shared by a batch: windows at centers 2 and 3 (contexts {1, 3}
+    and {2, 1}) share one noise word, u_0. Every term is taken at the batch's starting values,
+    so the whole batch is one step of -alpha times the gradient of the summed loss (v_o: the
+    whole gradient of each mean it is in, as word2vec.c). A window whose center is the noise
+    word skips that term (centers 0 and 3: three terms, not four)."""
+    rng = np.random.default_rng(2)
+    V, d, alpha = 5, 4, 0.1
+    center = rng.normal(size=(V, d)).astype(np.float32)
+    outside = rng.normal(size=(V, d)).astype(np.float32)
+    sentence_ids = np.zeros(4, dtype=np.int32)
+    accept, alias = np.ones(1, np.float32), np.zeros(1, np.int32)  # the noise word is always word 0
+    logsigmoid = torch.nn.functional.logsigmoid
+    v = torch.tensor(center, dtype=torch.float64, requires_grad=True)
+    u = torch.tensor(outside, dtype=torch.float64, requires_grad=True)
+    means = [(v[[1, 3]].mean(0), 2), (v[[2, 1]].mean(0), 3)]
+    loss = sum(-logsigmoid(u[c] @ h) - logsigmoid(-(u[0] @ h)) for h, c in means)
+    loss.backward()
+    got_center, got_outside = center.copy(), outside.copy()
+    got, terms = w2v._train_chunk_cbow_batched(2, np.array([1, 2, 3, 1], np.int32), sentence_ids, 1, 3, 1, 1,
+                                               got_center, got_outside, accept, alias, np.float32(alpha),
+                                               np.uint64(7), 1, True)
+    assert terms == 4 and got == pytest.approx(loss.item(), rel=1e-5)
+    np.testing.assert_allclose(got_center, (v - alpha * 2 * v.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_outside, (u - alpha * u.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
+    _, terms = w2v._train_chunk_cbow_batched(2, np.array([1, 0, 3, 1], np.int32), sentence_ids, 1, 3, 1, 1,
+                                             center.copy(), outside.copy(), accept, alias, np.float32(alpha),
+                                             np.uint64(7), 1, True)
+    assert terms == 3
+
+
+@needs_numba
 def test_cbow_batches_learn_the_planted_groups_deterministically(corpus):
     settings = dict(backend="numba", architecture="cbow", cbow_batch=16, vectors="average")
     model = small_model(**settings)
@@ -426,6 +458,19 @@ def test_cbow_batches_learn_the_planted_groups_deterministically(corpus):
     np.testing.assert_array_equal(wv.vectors, small_model(**settings).fit(corpus, progress=False).vectors)
     plain = small_model(backend="numba", architecture="cbow", vectors="average").fit(corpus, progress=False)
     assert not np.array_equal(wv.vectors, plain.vectors)  # it is a different kernel
+
+
+@needs_numba
+def test_cbow_shared_negatives_learn_the_planted_groups_deterministically(corpus):
+    settings = dict(backend="numba", architecture="cbow", cbow_batch=16, shared_negatives=True, vectors="average")
+    model = small_model(**settings)
+    wv = model.fit(corpus, progress=False)
+    losses = [h["loss"] for h in model.history]
+    assert losses[-1] < losses[0] < np.log(2)
+    assert_neighbours_are_their_groups(wv)
+    np.testing.assert_array_equal(wv.vectors, small_model(**settings).fit(corpus, progress=False).vectors)
+    unshared = small_model(**{**settings, "shared_negatives": False}).fit(corpus, progress=False)
+    assert not np.array_equal(wv.vectors, unshared.vectors)  # it is a different kernel
 
 
 @needs_numba
@@ -443,8 +488,7 @@ def test_shared_negatives_learn_the_planted_groups_deterministically(corpus):
 
 
 @pytest.mark.parametrize("settings, message", [
-    (dict(shared_negatives=True, architecture="cbow"), "skip-gram with negative sampling only"),
-    (dict(shared_negatives=True, loss="hierarchical"), "skip-gram with negative sampling only"),
+    (dict(shared_negatives=True, loss="hierarchical"), "needs loss='negative'"),
     (dict(shared_negatives=True, backend="torch"), "numba-backend kernel"),
     (dict(cbow_batch=16), "numba-backend kernel for CBOW"),  # skip-gram
     (dict(cbow_batch=16, architecture="cbow", backend="torch"), "numba-backend kernel for CBOW"),

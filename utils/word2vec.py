@@ -48,7 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from utils import checkpoint
-from utils.corpus import EncodedCorpus, Vocabulary, subsample
+from utils.corpus import EncodedCorpus, Vocabulary, keep_probabilities
 from utils.device import resolve_device
 
 try:  # numba is the CPU fast path; without it everything runs on the torch backend.
@@ -579,27 +579,34 @@ if numba is not None:
 
     @_jit
     def _train_chunk_cbow_batched(cbow_batch, ids, sentence_ids, start, stop, window, negative, center, outside,
-                                  accept, alias, alpha, seed, loss_every):
+                                  accept, alias, alpha, seed, loss_every, share_negatives=False):
         """CBOW with negative sampling, `cbow_batch` consecutive windows at a time. Same
         contract as `_train_chunk_numba`.
 
         Window b of a batch takes the mean h_b of its context vectors v_o, read at the batch's
-        start, and predicts its center u_c (label 1) and K noise words of its own (label 0);
-        the output rows u are updated window by window, as word2vec.c does, with σ from its
-        table except on the centers where the loss is measured. Consecutive windows
-        share most of their context words, so each position's gradient is summed over the
-        batch's windows and added to its v once: one write per position instead of one per
+        start, and predicts its center u_c (label 1) and K noise words (label 0), with σ from
+        word2vec.c's table except on the centers where the loss is measured. Consecutive
+        windows share most of their context words, so each position's gradient is summed over
+        the batch's windows and added to its v once: one write per position instead of one per
         window it falls in (a minibatch of windows for V).
+
+        share_negatives=False: each window draws its own K noise words, and the output rows u
+        are updated window by window, as word2vec.c does. True: K noise words are drawn once
+        per batch and shared by its windows (pWord2Vec's idea, Ji et al. 2016, applied to
+        CBOW): each noise row u_k meets every h_b of the batch while it is in cache, and gets
+        its summed gradient once. A window whose center is one of the draws skips that term.
         """
         n_tokens = ids.shape[0]
         d = center.shape[1]
         span = cbow_batch + 2 * window  # the positions a batch's windows can reach
         hidden = np.zeros((cbow_batch, d), dtype=np.float32)  # h_b
-        grad_hidden = np.zeros(d, dtype=np.float32)
+        grad_hidden = np.zeros((cbow_batch, d), dtype=np.float32)  # dL/dh_b times -alpha
+        grad_noise = np.zeros(d, dtype=np.float32)  # a shared noise row's summed step
         grad_context = np.zeros((span, d), dtype=np.float32)  # by position - (first - window)
         touched = np.zeros(span, dtype=np.bool_)
         lows = np.zeros(cbow_batch, dtype=np.int64)
         highs = np.zeros(cbow_batch, dtype=np.int64)
+        noise = np.zeros(negative, dtype=np.int64)
         state = np.full(1, seed, dtype=np.uint64)
         loss, terms = 0.0, 0
         for first in range(start, stop, cbow_batch):
@@ -609,6 +616,7 @@ if numba is not None:
                 i = first + b
                 lows[b], highs[b] = _reduced_window(state, i, window, n_tokens)
                 hidden[b, :] = 0.0
+                grad_hidden[b, :] = 0.0
                 count = 0
                 for j in range(lows[b], highs[b]):
                     if j != i and sentence_ids[j] == sentence_ids[i]:
@@ -620,21 +628,46 @@ if numba is not None:
                     continue
                 for k in range(d):
                     hidden[b, k] /= count
-            for b in range(size):
+            for b in range(size):  # the centers, and (unshared) each window's own noise words
                 i = first + b
                 if highs[b] == lows[b]:
                     continue
-                grad_hidden[:] = 0.0
                 measure = i % loss_every == 0
-                for n in range(negative + 1):  # the center (label 1), then K noise words (label 0)
-                    row, label = ids[i], 1.0
-                    if n > 0:
-                        row, label = _draw_negative(state, accept, alias), 0.0
-                        if row == ids[i]:  # as word2vec.c, a draw of the true word is skipped
+                loss += _logistic_step(hidden[b], outside, ids[i], 1.0, alpha, grad_hidden[b], measure, True)
+                terms += measure
+                if share_negatives:
+                    continue
+                for _ in range(negative):
+                    row = _draw_negative(state, accept, alias)
+                    if row != ids[i]:  # as word2vec.c, a draw of the true word is skipped
+                        loss += _logistic_step(hidden[b], outside, row, 0.0, alpha, grad_hidden[b], measure, True)
+                        terms += measure
+            if share_negatives:
+                for n in range(negative):
+                    noise[n] = _draw_negative(state, accept, alias)
+                for n in range(negative):
+                    row = noise[n]
+                    grad_noise[:] = 0.0
+                    for b in range(size):
+                        i = first + b
+                        if highs[b] == lows[b] or row == ids[i]:
                             continue
-                    loss += _logistic_step(hidden[b], outside, row, label, alpha, grad_hidden, measure, True)
-                    terms += measure
-                # As word2vec.c and gensim, every context vector gets the whole gradient of the mean.
+                        f = np.float32(0.0)
+                        for k in range(d):
+                            f += hidden[b, k] * outside[row, k]
+                        measure = i % loss_every == 0
+                        sig, l = _shared_sigmoid(f, 0.0, measure)
+                        loss += l
+                        terms += measure
+                        g = np.float32(-alpha * sig)
+                        for k in range(d):
+                            grad_hidden[b, k] += g * outside[row, k]
+                            grad_noise[k] += g * hidden[b, k]
+                    for k in range(d):
+                        outside[row, k] += grad_noise[k]
+            # As word2vec.c and gensim, every context vector gets the whole gradient of the mean.
+            for b in range(size):
+                i = first + b
                 for j in range(lows[b], highs[b]):
                     if j != i and sentence_ids[j] == sentence_ids[i]:
                         slot = j - base
@@ -642,7 +675,7 @@ if numba is not None:
                             touched[slot] = True
                             grad_context[slot, :] = 0.0
                         for k in range(d):
-                            grad_context[slot, k] += grad_hidden[k]
+                            grad_context[slot, k] += grad_hidden[b, k]
             for slot in range(span):
                 if touched[slot]:
                     touched[slot] = False
@@ -681,10 +714,11 @@ class Word2VecConfig:
     max_row_repeats: torch backend: a row that occurs n times in a batch gets its summed
                  update scaled by max_row_repeats / n when n is larger (see `scatter_rows`)
     workers:     Hogwild threads of the numba backend (1: deterministic)
-    shared_negatives: numba backend, skip-gram with negative sampling: draw the K noise words
-                 once per window and share them across its context words (pWord2Vec, Ji et al.
-                 2016: two small matrix products per window, faster). False (default): K fresh
-                 draws for every pair, word2vec.c's algorithm as lecture 03 and homework 2 teach it
+    shared_negatives: numba backend, negative sampling: draw the K noise words once and share
+                 them (pWord2Vec, Ji et al. 2016: each noise row is used many times while in
+                 cache, faster). Skip-gram: across a window's context words; CBOW: across the
+                 cbow_batch windows of a batch. False (default): K fresh draws for every pair or
+                 window, word2vec.c's algorithm as lecture 03 and homework 2 teach it
     cbow_batch:  numba backend, CBOW with negative sampling: windows trained at a time. 1
                  (default): one window at a time, word2vec.c's algorithm. n > 1: n consecutive
                  windows read their context vectors at the batch's start and each position's
@@ -739,9 +773,8 @@ class Word2VecConfig:
             raise ValueError("backend='numba' needs the numba package (pip install numba)")
         if self.backend == "numba" and self.loss == "softmax":
             raise ValueError("the naive softmax runs on the torch backend only (backend='torch')")
-        if self.shared_negatives and (self.architecture, self.loss) != ("skipgram", "negative"):
-            raise ValueError("shared_negatives applies to skip-gram with negative sampling only "
-                             f"(got architecture={self.architecture!r}, loss={self.loss!r}); for CBOW see cbow_batch")
+        if self.shared_negatives and self.loss != "negative":
+            raise ValueError(f"shared_negatives shares noise words: it needs loss='negative' (got {self.loss!r})")
         if int(self.cbow_batch) != self.cbow_batch or self.cbow_batch < 1:
             raise ValueError(f"cbow_batch must be a positive integer (1: word2vec.c's algorithm), not {self.cbow_batch!r}")
         if self.cbow_batch > 1 and (self.architecture, self.loss, self.backend) not in (
@@ -759,6 +792,21 @@ class _Epoch:
     ids: np.ndarray  # int32 (N',) kept tokens
     sentence_ids: np.ndarray  # int32 (N',)
     seed: int
+
+
+class _Subsampler:
+    """`utils.corpus.subsample`, epoch after epoch, with what the epochs share computed once:
+    each token's keep probability and sentence (the same draws, so the same tokens are kept)."""
+
+    def __init__(self, encoded: EncodedCorpus, sample: float):
+        self.keep_probability = keep_probabilities(encoded.vocab.counts, sample)[encoded.ids]  # float64 (N,)
+        self.ids = encoded.ids.astype(np.int32, copy=False)
+        self.sentence_ids = encoded.sentence_ids().astype(np.int32)
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, sentence_ids) of the tokens this draw keeps, int32 (N',) each."""
+        keep = rng.random(self.ids.shape[0]) < self.keep_probability
+        return self.ids[keep], self.sentence_ids[keep]
 
 
 class Word2Vec:
@@ -884,10 +932,11 @@ class Word2Vec:
             raise ValueError("shared_negatives and cbow_batch > 1 run on the numba backend, but this run would "
                              f"use torch on {self.device}: pass backend='numba' (CPU), or leave them at their defaults")
         train_epoch = self._train_epoch_numba if self.backend == "numba" else self._train_epoch_torch
+        subsampler = _Subsampler(encoded, cfg.sample)
         try:
             while self.epochs_done < cfg.epochs:
                 epoch = self.epochs_done
-                data = self._epoch_data(encoded, epoch)
+                data = self._epoch_data(subsampler, epoch)
                 start = time.perf_counter()
                 loss, terms = train_epoch(data, epoch, bar)
                 seconds = time.perf_counter() - start
@@ -913,12 +962,11 @@ class Word2Vec:
             )
         self._corpus_tokens = encoded.num_tokens
 
-    def _epoch_data(self, encoded: EncodedCorpus, epoch: int) -> _Epoch:
+    def _epoch_data(self, subsampler: _Subsampler, epoch: int) -> _Epoch:
         """Subsample frequent words with this epoch's own generator (so resuming is exact)."""
         rng = np.random.default_rng([self.config.seed, epoch])
-        kept = subsample(encoded, self.config.sample, rng)
-        return _Epoch(ids=kept.ids.astype(np.int32), sentence_ids=kept.sentence_ids().astype(np.int32),
-                      seed=int(rng.integers(2**63)))
+        ids, sentence_ids = subsampler.draw(rng)
+        return _Epoch(ids=ids, sentence_ids=sentence_ids, seed=int(rng.integers(2**63)))
 
     def _alpha(self, epoch: int, fraction: float) -> float:
         """Linear decay from alpha to min_alpha over all epochs; `fraction` of this epoch done."""
@@ -976,10 +1024,11 @@ class Word2Vec:
         tables = self._numba_tables()
 
         def work(k):  # chunk k: the centers at positions bounds[k] .. bounds[k+1]-1
-            if cbow and cfg.cbow_batch > 1:
+            if cbow and (cfg.cbow_batch > 1 or cfg.shared_negatives):
                 return _train_chunk_cbow_batched(
                     cfg.cbow_batch, data.ids, data.sentence_ids, bounds[k], bounds[k + 1], cfg.window,
                     cfg.negative, center, outside, *tables[:2], alphas[k], seeds[k], self.LOSS_EVERY,
+                    cfg.shared_negatives,
                 )
             if cfg.shared_negatives:
                 return _train_chunk_shared_negatives(
