@@ -73,6 +73,9 @@ def parse_args(argv=None):
     p.add_argument("--systems", default=",".join(SYSTEMS),
                    help=f"comma-separated systems to run (default all: {','.join(SYSTEMS)}); "
                         "ours-fast needs negative sampling")
+    p.add_argument("--fast", default=None, metavar="NAME=VALUE,...",
+                   help="ours-fast's kernel settings instead of the defaults (skip-gram: shared_negatives=True; "
+                        "CBOW: cbow_batch=16), e.g. cbow_batch=16,shared_negatives=True,negative=10")
     p.add_argument("--no-quality", action="store_true", help="skip the evaluations")
     p.add_argument("--json", type=Path, default=None, help="also write every run and the summary here")
     args = p.parse_args(argv)
@@ -80,6 +83,7 @@ def parse_args(argv=None):
     unknown = sorted(set(args.systems) - set(SYSTEMS))
     if unknown or not args.systems:
         p.error(f"--systems: unknown {unknown or 'empty list'}; choose from {', '.join(SYSTEMS)}")
+    args.fast = fast_settings(p, args)
     if "ours-fast" in args.systems and (args.loss != "negative" or args.backend == "torch"):
         args.systems.remove("ours-fast")
         print("ours-fast left out: its kernels need --loss negative and the numba backend")
@@ -120,21 +124,48 @@ def run_gensim(sentences, args, seed):
 
 
 CBOW_BATCH = 16  # ours-fast for CBOW: windows per batch (benchmarks/README.md)
+FAST_SETTINGS = ("shared_negatives", "cbow_batch", "negative")  # what --fast may set
+
+
+def fast_settings(parser, args) -> dict:
+    """ours-fast's Word2Vec settings: the defaults, or those given with --fast."""
+    if args.fast is None:
+        cbow = args.architecture == "cbow"
+        return {"shared_negatives": not cbow, "cbow_batch": CBOW_BATCH if cbow else 1}
+    settings = {}
+    for item in filter(None, (part.strip() for part in args.fast.split(","))):
+        name, _, value = item.partition("=")
+        if name not in FAST_SETTINGS or not value:
+            parser.error(f"--fast: {item!r} is not NAME=VALUE with NAME one of {', '.join(FAST_SETTINGS)}")
+        if name == "shared_negatives" and value.lower() in ("true", "false"):
+            settings[name] = value.lower() == "true"
+        elif name != "shared_negatives" and value.isdigit():
+            settings[name] = int(value)
+        else:
+            parser.error(f"--fast: {item!r}: shared_negatives takes True or False, the others a whole number")
+    return settings
 
 
 def run_ours(encoded, args, seed, fast):
-    cbow = args.architecture == "cbow"
+    settings = {"negative": args.negative, **(args.fast if fast else {})}
     model = Word2Vec(
-        vector_size=args.vector_size, window=args.window, negative=args.negative, loss=args.loss,
+        vector_size=args.vector_size, window=args.window, loss=args.loss,
         sample=args.sample, min_count=args.min_count, architecture=args.architecture, alpha=args.alpha,
         workers=args.workers, epochs=args.epochs, seed=seed, backend=args.backend, device=args.device,
-        shared_negatives=fast and not cbow, cbow_batch=CBOW_BATCH if fast and cbow else 1,
+        **settings,
     )
     model.build_vocab(encoded)
     start = time.perf_counter()
     kv = model.train(encoded, progress=False)
     seconds = time.perf_counter() - start
-    return seconds, kv, len(model.vocab), model.backend + (("+batches of %d windows" % CBOW_BATCH if cbow else "+shared negatives") if fast else "")
+    kernel = []
+    if fast and model.config.cbow_batch > 1:
+        kernel.append(f"batches of {model.config.cbow_batch} windows")
+    if fast and model.config.shared_negatives:
+        kernel.append("shared negatives")
+    if fast and model.config.negative != args.negative:
+        kernel.append(f"K={model.config.negative}")
+    return seconds, kv, len(model.vocab), "+".join([model.backend, *kernel])
 
 
 def word2vec_c_source() -> Path | None:
