@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_word2vec.py                 # 3 pairs, full corpus
     .venv/bin/python benchmarks/bench_word2vec.py --pairs 5 --architecture cbow
     .venv/bin/python benchmarks/bench_word2vec.py --max-tokens 1000000 --pairs 1   # quick look
+    .venv/bin/python benchmarks/bench_word2vec.py --architecture cbow --fast cbow_batch=16,shared_negatives=True
 
 The corpus is `utils.corpus.benchmark_corpus()` (NLTK corpora, about 6.3M tokens; needs the
 data mirror, see README). Each round runs every system once, in a rotating order, so slow

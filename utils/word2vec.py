@@ -716,9 +716,11 @@ class Word2VecConfig:
     workers:     Hogwild threads of the numba backend (1: deterministic)
     shared_negatives: numba backend, negative sampling: draw the K noise words once and share
                  them (pWord2Vec, Ji et al. 2016: each noise row is used many times while in
-                 cache, faster). Skip-gram: across a window's context words; CBOW: across the
-                 cbow_batch windows of a batch. False (default): K fresh draws for every pair or
-                 window, word2vec.c's algorithm as lecture 03 and homework 2 teach it
+                 cache, faster). Skip-gram: across a window's context words (equal quality);
+                 CBOW: across the cbow_batch windows of a batch (faster still, but it measured
+                 0.06 lower analogy accuracy at K = 5: benchmarks/README.md). False (default):
+                 K fresh draws for every pair or window, word2vec.c's algorithm as lecture 03
+                 and homework 2 teach it
     cbow_batch:  numba backend, CBOW with negative sampling: windows trained at a time. 1
                  (default): one window at a time, word2vec.c's algorithm. n > 1: n consecutive
                  windows read their context vectors at the batch's start and each position's
