@@ -380,6 +380,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     from utils.slides import build_slides, ensure_node_modules
 
     try:
@@ -432,16 +434,33 @@ def test_slide_deck_renders_and_moves_with_the_arrow_keys(browser, tmp_path):
             return scripts.length > 2 && !document.querySelector('.MJXc-processing')
                 && scripts.every(s => document.getElementById(s.id + '-Frame')); }""", timeout=120_000)
         # Once more now that the typeset is done, and wait for MathJax's queue to run dry: the first
-        # slides are re-rendered for sure, the way a presenter's deck is after a step back.
+        # slides are re-rendered for sure, the way a presenter's deck is after a step back. (CI once
+        # saw the first formula's frame absent here, being re-rendered, then waited 20 s on slide 1
+        # for a formula it reported hidden: hence the search by TeX source and the wait on boxes.)
         go_to(1)
         go_to(0)
         page.evaluate("new Promise(done => MathJax.Hub.Queue(() => done(true)))")
-        formula = page.evaluate(where, ".slides .mjx-chtml")
-        assert formula, "no formula in the deck was typeset by MathJax"
+        # The first formula's slide, found by its TeX source: the script is always in the page,
+        # where its rendered frame is briefly absent while the slide it is on is re-rendered.
+        formula = page.evaluate(where, '.slides script[type^="math/tex"]')
+        assert formula, "the deck has no formula"
         go_to(*formula)
-        # The slide transition takes a moment (longer on a busy machine): wait for the typeset
-        # formula to become visible (this fails the test if it never does).
-        page.locator("section.present .mjx-chtml").first.wait_for(state="visible", timeout=20_000)
+        # The arrival re-renders the slide and the transition takes a moment (both slower on a busy
+        # machine): wait until a typeset formula on the present slide has a box on the screen.
+        shown = """() => [...document.querySelectorAll('.slides section.present .mjx-chtml')].some(frame => {
+            const box = frame.getBoundingClientRect();
+            return box.width > 0 && box.height > 0 && !frame.closest('.MJXc-processing, .MJXc-processed'); })"""
+        try:
+            page.wait_for_function(shown, timeout=90_000)
+        except PlaywrightTimeoutError:
+            _screenshot(page, tmp_path, "slides_formula_missing")
+            state = page.evaluate("""() => ({hash: location.hash,
+                present: [...document.querySelectorAll('.slides section.present')].map(s =>
+                    [s.className, getComputedStyle(s).display, s.hidden, JSON.stringify(s.getBoundingClientRect())]),
+                frames: [...document.querySelectorAll('.slides section.present .mjx-chtml')].slice(0, 5).map(f =>
+                    [f.id, f.className, JSON.stringify(f.getBoundingClientRect())]),
+                queue: MathJax.Hub.queue.pending, running: MathJax.Hub.queue.running})""")
+            pytest.fail(f"no typeset formula became visible on slide {formula} within 90 s: {state}")
         page.wait_for_timeout(1000)  # let the transition finish before the picture is taken
         assert "$$" not in page.locator("section.present").last.inner_text()
         _screenshot(page, tmp_path, "slides_formula")
