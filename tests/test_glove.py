@@ -131,17 +131,38 @@ def test_one_cell_takes_glove_c_step():
         np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
-def test_batched_adagrad_is_the_per_cell_step_for_a_row_seen_once():
+@pytest.mark.parametrize("dense", [False, True])
+def test_batched_adagrad_is_the_per_cell_step_for_a_row_seen_once(dense):
     """torch backend: a row seen once takes glove.c's step s / sqrt(G); a row seen n times the
     sum of its n steps over sqrt(G + (n-1)/(2n) Σ s²), never n raw steps at once."""
     param, accumulator = torch.zeros(2, 3), torch.ones(2, 3)
     grads = torch.tensor([[1.0, -2.0, 4.0], [3.0, 3.0, 3.0], [3.0, 3.0, 3.0]])
-    glove._adagrad_rows(param, accumulator, torch.tensor([0, 1, 1]), grads, eta=0.5)
+    glove._adagrad_rows(param, accumulator, torch.tensor([0, 1, 1]), grads, eta=0.5, dense=dense)
     torch.testing.assert_close(param[0], -0.5 * grads[0])  # G = 1: the step is η g
     torch.testing.assert_close(accumulator[0], 1 + 0.25 * grads[0] ** 2)
     steps = torch.full((3,), 1.5)  # η g for each of row 1's two cells
     torch.testing.assert_close(param[1], -2 * steps / torch.sqrt(1 + 0.25 * 2 * steps**2))
     torch.testing.assert_close(accumulator[1], 1 + 2 * steps**2)
+
+
+@pytest.mark.parametrize("shape", [(60, 4), (60,)])
+def test_dense_adagrad_equals_the_update_over_distinct_rows(shape):
+    """The GPU's sync-free path (vocabulary-sized buffers) computes the same step, and rows
+    that do not occur stay bit-for-bit as they were."""
+    generator = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 50, (300,), generator=generator)  # rows 50..59 never occur
+    grads = torch.randn(300, *shape[1:], generator=generator)
+    start = torch.randn(*shape, generator=generator)
+    start_g = 1 + torch.rand(*shape, generator=generator)
+    results = []
+    for dense in (False, True):
+        param, accumulator = start.clone(), start_g.clone()
+        glove._adagrad_rows(param, accumulator, rows, grads, eta=0.05, dense=dense)
+        results.append((param, accumulator))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-6, atol=1e-7)
+    for param, accumulator in results:
+        assert torch.equal(param[50:], start[50:]) and torch.equal(accumulator[50:], start_g[50:])
 
 
 def test_cells_are_the_harmonic_cooccurrence_counts(corpus):

@@ -323,6 +323,50 @@ def test_training_on_cuda_matches_cpu_quality(corpus, architecture):
     assert gpu_gap > 0.5 and abs(gpu_gap - cpu_gap) < 0.15
 
 
+def test_default_torch_batch_leaves_enough_steps_on_a_small_corpus():
+    # the planted corpus has 9,600 tokens: CBOW at the GPU's 4,096 centers per step took 2
+    # steps an epoch and learned nothing (planted gap 0.006, measured on an H200)
+    cbow, skipgram = small_model(architecture="cbow", backend="torch"), small_model(backend="torch")
+    assert cbow._torch_batch_size(9600) == 9600 // w2v.MIN_STEPS_PER_EPOCH
+    assert skipgram._torch_batch_size(9600) == 1024  # 9,600 x 4 pairs / 32 = 1,200 > the CPU's 1,024
+    assert skipgram._torch_batch_size(10**7) == 1024
+    assert small_model(backend="torch", batch_size=77)._torch_batch_size(10) == 77
+
+
+@pytest.mark.parametrize("dense_counts", [False, True])
+def test_scatter_rows_caps_a_row_repeated_in_the_batch(dense_counts):
+    matrix = torch.zeros(4, 2)
+    rows = torch.tensor([0, 1, 1, 1, 1, 3])
+    w2v.scatter_rows(matrix, rows, torch.ones(6, 2), lr=0.5, max_repeats=2, dense_counts=dense_counts)
+    # row 1 occurs 4 times: its summed step (4 x 0.5) is scaled by 2/4; row 2 is untouched
+    expected = torch.tensor([[-0.5, -0.5], [-1.0, -1.0], [0.0, 0.0], [-0.5, -0.5]])
+    torch.testing.assert_close(matrix, expected)
+
+
+@pytest.mark.parametrize("dense_counts", [False, True])
+def test_scatter_rows_does_not_count_padding_as_repeats(dense_counts):
+    matrix = torch.zeros(3, 1)
+    rows = torch.tensor([0, 0, 0, 2])  # the last two 0s are CBOW padding: weight 0, gradient 0
+    grads, weights = torch.tensor([[1.0], [0.0], [0.0], [1.0]]), torch.tensor([1.0, 0.0, 0.0, 1.0])
+    w2v.scatter_rows(matrix, rows, grads, lr=1.0, max_repeats=1, weights=weights, dense_counts=dense_counts)
+    torch.testing.assert_close(matrix, torch.tensor([[-1.0], [0.0], [-1.0]]))  # not scaled by 1/3
+
+
+def test_dense_and_sorted_repeat_counts_give_the_same_update():
+    generator = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 40, (500,), generator=generator)
+    weights = (torch.rand(500, generator=generator) < 0.8).float()
+    grads = torch.randn(500, 3, generator=generator) * weights.unsqueeze(1)
+    start = torch.randn(50, 3, generator=generator)
+    results = []
+    for dense in (False, True):
+        matrix = start.clone()
+        w2v.scatter_rows(matrix, rows, grads, lr=0.1, max_repeats=5, weights=weights, dense_counts=dense)
+        results.append(matrix)
+    torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
+    assert torch.equal(results[0][40:], start[40:])  # rows that do not occur are untouched
+
+
 def test_train_word2vec_takes_sentences_or_an_encoded_corpus(corpus):
     from utils.corpus import Vocabulary
     from utils.vectors import WordVectors

@@ -208,7 +208,8 @@ class GloVeConfig:
     grad_clip:   each component of a vector's gradient is clipped to ±grad_clip (glove.c: 100)
     backend:     "numba" (CPU, per cell), "torch" (batched, any device) or "auto"
     device:      torch device for the torch backend ("auto": CUDA when available)
-    batch_size:  cells per step of the torch backend (None: 4096 on CPU, 65536 on GPU)
+    batch_size:  cells per step of the torch backend (None: 4096 on CPU, 65536 on GPU, at most
+                 1/32 of the non-zero cells)
     workers:     Hogwild threads of the numba backend (1: deterministic)
     seed:        seeds the initialisation and the order of the cells in every epoch
     """
@@ -509,7 +510,8 @@ class GloVe:
         cfg = self.config
         device = self.device
         cells = self._cells
-        batch_size = cfg.batch_size or (65536 if device.type == "cuda" else 4096)
+        # the device's batch, but at most 1/32 of the cells: a small matrix still gets 32 steps
+        batch_size = cfg.batch_size or max(1, min(65536 if device.type == "cuda" else 4096, cells.nnz // 32))
         if self._device_cells is None or self._device_cells[0].device != device:
             self._device_cells = tuple(
                 torch.from_numpy(a).to(device) for a in (cells.rows.astype(np.int64), cells.cols.astype(np.int64),
@@ -597,7 +599,7 @@ class GloVe:
 
 
 def _adagrad_rows(param: torch.Tensor, accumulator: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor,
-                  eta: float) -> None:
+                  eta: float, dense: bool | None = None) -> None:
     """AdaGrad on the rows that occur, for a batch of cells; s = η g per cell.
 
     rows: (B,) int64, grads: (B, d) or (B,). A row that n cells of the batch share takes one
@@ -606,16 +608,35 @@ def _adagrad_rows(param: torch.Tensor, accumulator: torch.Tensor, rows: torch.Te
     such steps add. With n = 1 this is glove.c's per-cell rule, θ -= s / √G. Dividing the sum
     by the old G alone would let a frequent row jump n raw steps at once on the first batch
     (G = 1): with the biases' η_b = 1 that diverges.
+
+    dense: sum the steps in vocabulary-sized buffers (rows that do not occur get a zero step
+    and stay bit-for-bit as they were) instead of over the batch's distinct rows found by
+    torch.unique, which must sync a GPU on every call to size its output. None: dense on CUDA
+    while the vocabulary is at most 8 batches long (beyond that the buffers cost more than
+    the sync). Both compute the same update.
     """
-    unique, where, n = torch.unique(rows, return_inverse=True, return_counts=True)
-    step = torch.zeros((len(unique), *grads.shape[1:]), dtype=grads.dtype, device=grads.device)
+    if dense is None:
+        dense = param.device.type == "cuda" and len(param) <= 8 * len(rows)
+    if dense:
+        unique, where = None, rows
+        n = torch.zeros(len(param), dtype=grads.dtype, device=grads.device).index_add_(
+            0, rows, torch.ones_like(rows, dtype=grads.dtype))
+        buffer_rows = len(param)
+    else:
+        unique, where, n = torch.unique(rows, return_inverse=True, return_counts=True)
+        buffer_rows = len(unique)
+    step = torch.zeros((buffer_rows, *grads.shape[1:]), dtype=grads.dtype, device=grads.device)
     step.index_add_(0, where, grads, alpha=eta)
     squares = torch.zeros_like(step)
     squares.index_add_(0, where, grads * grads, alpha=eta * eta)
-    seen = (n - 1) / (2 * n)
+    seen = (n - 1).clamp(min=0) / (2 * n.clamp(min=1))  # 0 for rows that do not occur
     seen = seen.to(grads.dtype).reshape(-1, *([1] * (grads.dim() - 1)))
-    param[unique] -= step / (accumulator[unique] + seen * squares).sqrt()
-    accumulator[unique] += squares
+    if dense:
+        param -= step / (accumulator + seen * squares).sqrt()
+        accumulator += squares
+    else:
+        param[unique] -= step / (accumulator[unique] + seen * squares).sqrt()
+        accumulator[unique] += squares
 
 
 def train_glove(corpus, **settings):

@@ -59,6 +59,7 @@ except ImportError:  # pragma: no cover - numba is a dependency, but keep the mo
 ARCHITECTURES = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical", "softmax")
 BACKENDS = ("auto", "torch", "numba")
+MIN_STEPS_PER_EPOCH = 32  # torch backend: the default batch leaves at least this many steps
 CHECKPOINT_VERSION = 1
 
 
@@ -310,7 +311,8 @@ def cbow_examples(
 
 
 def scatter_rows(
-    matrix: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor, lr: float, max_repeats: int | None = None
+    matrix: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor, lr: float, max_repeats: int | None = None,
+    weights: torch.Tensor | None = None, dense_counts: bool | None = None,
 ) -> None:
     """SGD on the rows that occur: matrix[rows] -= lr * grads, repeated rows summed (index_add_).
 
@@ -319,12 +321,21 @@ def scatter_rows(
     frequent words that overshoots and can diverge (sequential SGD would have seen the loss
     flatten after a few steps). With `max_repeats`, a row that occurs n > max_repeats times
     has its summed update scaled by max_repeats / n.
+    weights: (M,) 1 for real entries, 0 for padding (whose grads must be 0): padding is not
+    counted as a repeat. dense_counts: count repeats in a vocabulary-sized vector (no host
+    sync, what a GPU needs) instead of sorting the batch's rows (torch.unique, which must sync
+    to size its output; faster on the CPU). None: dense on CUDA. Both give the same counts.
     """
     if max_repeats is not None:
-        # counts over the batch's own rows (sorting M ids), not a length-V bincount per step
-        _, where, counts = torch.unique(rows, return_inverse=True, return_counts=True)
-        repeats = counts[where]
-        scale = max_repeats / repeats.clamp(min=max_repeats).to(grads.dtype)
+        mass = torch.ones_like(rows, dtype=grads.dtype) if weights is None else weights.to(grads.dtype)
+        if dense_counts if dense_counts is not None else matrix.device.type == "cuda":
+            counts = torch.zeros(len(matrix), dtype=grads.dtype, device=matrix.device)
+            repeats = counts.index_add_(0, rows, mass)[rows]
+        else:
+            unique, where = torch.unique(rows, return_inverse=True)
+            counts = torch.zeros(len(unique), dtype=grads.dtype, device=grads.device)
+            repeats = counts.index_add_(0, where, mass)[where]
+        scale = max_repeats / repeats.clamp(min=max_repeats)
         grads = grads * scale.unsqueeze(1)
     matrix.index_add_(0, rows, grads, alpha=-lr)
 
@@ -710,7 +721,7 @@ class Word2VecConfig:
     backend:     "numba" (CPU, per pair), "torch" (batched, any device) or "auto"
     device:      torch device for the torch backend ("auto": CUDA when available)
     batch_size:  pairs (skip-gram) or centers (CBOW) per step of the torch backend
-                 (None: 1024 on CPU, 4096 on GPU)
+                 (None: 1024 on CPU, 4096 on GPU, at most 1/32 of an epoch's examples)
     max_row_repeats: torch backend: a row that occurs n times in a batch gets its summed
                  update scaled by max_row_repeats / n when n is larger (see `scatter_rows`)
     workers:     Hogwild threads of the numba backend (1: deterministic)
@@ -1076,7 +1087,7 @@ class Word2Vec:
     def _train_epoch_torch(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
         cfg = self.config
         device = self.device
-        batch_size = cfg.batch_size or (4096 if device.type == "cuda" else 1024)
+        batch_size = self._torch_batch_size(len(data.ids))
         generator = torch.Generator(device=device).manual_seed(data.seed % 2**63)
         ids = torch.from_numpy(data.ids).long().to(device)
         sentence_ids = torch.from_numpy(data.sentence_ids).to(device)
@@ -1110,6 +1121,18 @@ class Word2Vec:
         self._check_finite(epoch)
         return total_loss, total_terms
 
+    def _torch_batch_size(self, n_tokens: int) -> int:
+        """The configured batch, else the device's (1024 on CPU, 4096 on CUDA), but at most
+        1/MIN_STEPS_PER_EPOCH of an epoch's examples: a small corpus still gets enough SGD steps
+        (the 9,600-token planted corpus had 2 CBOW steps per epoch at 4,096 and learned nothing)."""
+        cfg = self.config
+        if cfg.batch_size:
+            return cfg.batch_size
+        default = 4096 if self.device.type == "cuda" else 1024
+        # skip-gram: a center has 2b pairs, b uniform in 1..window, so window + 1 on average
+        examples = n_tokens * (cfg.window + 1) if cfg.architecture == "skipgram" else n_tokens
+        return max(1, min(default, examples // MIN_STEPS_PER_EPOCH))
+
     def _torch_step(self, batch, alpha: float, generator) -> tuple[torch.Tensor, int]:
         """One SGD step on a batch: gather rows, compute gradients, scatter-add -α·grad."""
         cfg = self.config
@@ -1126,9 +1149,11 @@ class Word2Vec:
         if cfg.architecture == "skipgram":
             scatter_rows(V, centers, grad_x, alpha, cfg.max_row_repeats)
         else:  # as word2vec.c: every context vector gets the whole gradient of the mean
-            rows = contexts[mask]
-            grads = grad_x.unsqueeze(1).expand(-1, contexts.shape[1], -1)[mask]
-            scatter_rows(V, rows, grads, alpha, cfg.max_row_repeats)
+            # padded slots (word 0, weight 0) add zero and are not counted: no boolean
+            # indexing, which would sync a GPU on every step to size its result
+            grads = grad_x.unsqueeze(1) * weights.unsqueeze(2)  # (B, 2w, d)
+            scatter_rows(V, contexts.reshape(-1), grads.reshape(-1, grads.shape[2]), alpha, cfg.max_row_repeats,
+                         weights=weights.reshape(-1))
         return loss, terms
 
     def _output_layer(self, x, predicted, alpha: float, generator):
