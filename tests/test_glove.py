@@ -255,6 +255,19 @@ def test_nan_stops_training_with_a_clear_error(corpus):
             model.train(corpus, progress=False)
 
 
+def test_a_far_too_high_learning_rate_stops_with_a_clear_error(corpus):
+    # the limit is 100x the all-zero model's loss per cell, computed once with the cells
+    for backend in BACKENDS:
+        model = small_model(backend=backend, learning_rate=1e4, epochs=3)
+        model.build_vocab(corpus)
+        model.build_cooccurrence(corpus)
+        cells = model._cells
+        zero_model = np.mean(cells.f_x.astype(np.float64) * cells.log_x.astype(np.float64) ** 2)
+        assert cells.loss_limit == pytest.approx(100 * zero_model + 100)
+        with pytest.raises(TrainingDivergedError, match="learning_rate"):
+            model.train(progress=False)
+
+
 # --------------------------------------------------------------------------------------
 # Bad input
 

@@ -265,6 +265,7 @@ class _Cells:
     counts: np.ndarray  # float32 (nnz,) X_ij
     log_x: np.ndarray  # float32 (nnz,) log X_ij
     f_x: np.ndarray  # float32 (nnz,) f(X_ij)
+    loss_limit: float  # a loss per cell above this is divergence (see set_cooccurrence)
 
     @property
     def nnz(self) -> int:
@@ -388,10 +389,14 @@ class GloVe:
         self._device_cells = None
         rows = np.repeat(np.arange(V, dtype=np.int32), np.diff(X.indptr))
         counts = X.data.astype(np.float32)
+        log_x = np.log(counts.astype(np.float64))
+        f_x = weighting_function(counts, self.config.x_max, self.config.alpha)
         self._cells = _Cells(
             rows=rows, cols=X.indices.astype(np.int32), counts=counts,
-            log_x=np.log(counts.astype(np.float64)).astype(np.float32),
-            f_x=weighting_function(counts, self.config.x_max, self.config.alpha).astype(np.float32),
+            log_x=log_x.astype(np.float32), f_x=f_x.astype(np.float32),
+            # a loss per cell no sane run reaches: 100x that of the all-zero model, f (log X)²;
+            # computed once here (a pass over every cell; per report it cost 2 s a GPU epoch)
+            loss_limit=100.0 * float(np.mean(f_x * log_x**2)) + 100.0,
         )
 
     # -- training ------------------------------------------------------------------------
@@ -449,16 +454,11 @@ class GloVe:
     def _report(self, bar, epoch: int, done: int, loss: float, cells: int) -> None:
         """Move the bar to `done` cells of epoch `epoch`; stop with a clear error on divergence."""
         per_cell = loss / max(cells, 1)
-        if not math.isfinite(per_cell) or per_cell > self._loss_limit:
+        if not math.isfinite(per_cell) or per_cell > self._cells.loss_limit:
             raise self._diverged(epoch, per_cell)
         bar.set_postfix(loss=f"{per_cell:.4f}", refresh=False)
         bar.update(epoch * self._cells.nnz + done - bar.n)
 
-    @property
-    def _loss_limit(self) -> float:
-        """A loss per cell no sane run reaches: 100x that of the all-zero model (f (log X)²)."""
-        cells = self._cells
-        return 100.0 * float(np.mean(cells.f_x * cells.log_x.astype(np.float64) ** 2)) + 100.0
 
     def _diverged(self, epoch: int, per_cell: float) -> TrainingDivergedError:
         eta = self.config.learning_rate
