@@ -460,6 +460,39 @@ def test_cbow_batch_update_reads_v_at_the_batch_start_and_u_window_by_window():
 
 
 @needs_numba
+def test_cbow_batch_keeps_each_window_inside_its_sentence():
+    """A batch of four windows across a sentence boundary (window 1, so b = 1 always):
+    positions 1..4 of sentences [0 1 2 | 3 4 5] have contexts {0, 2}, {1}, {4}, {3, 5}. The
+    batched kernel sums contexts and spreads gradients with prefix sums over the batch's
+    positions; it must give what the windows give one by one from the batch-start v's."""
+    rng = np.random.default_rng(3)
+    V, d, alpha = 7, 5, 0.1
+    center = rng.normal(size=(V, d)).astype(np.float32)
+    outside = rng.normal(size=(V, d)).astype(np.float32)
+    ids = np.array([1, 2, 3, 4, 5, 6], dtype=np.int32)
+    sentence_ids = np.array([0, 0, 0, 1, 1, 1], dtype=np.int32)
+    accept, alias = np.ones(1, np.float32), np.zeros(1, np.int32)  # the noise word is always word 0
+    logsigmoid = torch.nn.functional.logsigmoid
+    v0 = torch.tensor(center, dtype=torch.float64)
+    u = torch.tensor(outside, dtype=torch.float64)
+    v_step, total = torch.zeros_like(v0), 0.0
+    for positions, i in (([0, 2], 1), ([1], 2), ([4], 3), ([3, 5], 4)):
+        v = v0.clone().requires_grad_(True)
+        u = u.detach().requires_grad_(True)
+        h = v[ids[positions]].mean(0)
+        loss = -logsigmoid(u[ids[i]] @ h) - logsigmoid(-(u[0] @ h))
+        loss.backward()
+        total += loss.item()
+        v_step -= alpha * len(positions) * v.grad  # the whole gradient of the mean to each v_o
+        u = u - alpha * u.grad
+    got, terms = w2v._train_chunk_cbow_batched(4, ids, sentence_ids, 1, 5, 1, 1, center, outside,
+                                               accept, alias, np.float32(alpha), np.uint64(7), 1)
+    assert terms == 8 and got == pytest.approx(total, rel=1e-5)
+    np.testing.assert_allclose(center, (v0 + v_step).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outside, u.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_numba
 def test_cbow_shared_negatives_are_one_gradient_step_on_the_batch():
     """CBOW with the noise words shared by a batch: windows at centers 2 and 3 (contexts {1, 3}
     and {2, 1}) share one noise word, u_0. Every term is taken at the batch's starting values,

@@ -613,8 +613,14 @@ if numba is not None:
         hidden = np.zeros((cbow_batch, d), dtype=np.float32)  # h_b
         grad_hidden = np.zeros((cbow_batch, d), dtype=np.float32)  # dL/dh_b times -alpha
         grad_noise = np.zeros(d, dtype=np.float32)  # a shared noise row's summed step
-        grad_context = np.zeros((span, d), dtype=np.float32)  # by position - (first - window)
-        touched = np.zeros(span, dtype=np.bool_)
+        # A window's context is a run of positions minus its center (clipped to its sentence),
+        # so sums over it come from prefix sums over the batch's span: O(d) per window, not
+        # O(window d). prefix[s] = Σ v at positions base..base+s-1; `delta` and `cover` are
+        # difference arrays of the context gradient and of how many windows cover a position.
+        prefix = np.zeros((span + 1, d), dtype=np.float32)
+        delta = np.zeros((span + 1, d), dtype=np.float32)
+        cover = np.zeros(span + 1, dtype=np.int64)
+        running = np.zeros(d, dtype=np.float32)
         lows = np.zeros(cbow_batch, dtype=np.int64)
         highs = np.zeros(cbow_batch, dtype=np.int64)
         noise = np.zeros(negative, dtype=np.int64)
@@ -623,22 +629,28 @@ if numba is not None:
         for first in range(start, stop, cbow_batch):
             size = min(cbow_batch, stop - first)
             base = first - window
+            s_lo, s_hi = max(0, base) - base, min(n_tokens, first + size + window) - base
+            prefix[s_lo, :] = 0.0
+            for slot in range(s_lo, s_hi):  # every v read at the batch's start
+                row = ids[base + slot]
+                for k in range(d):
+                    prefix[slot + 1, k] = prefix[slot, k] + center[row, k]
             for b in range(size):  # h_b = the mean of window b's context vectors
                 i = first + b
-                lows[b], highs[b] = _reduced_window(state, i, window, n_tokens)
-                hidden[b, :] = 0.0
+                lo, hi = _reduced_window(state, i, window, n_tokens)
+                while sentence_ids[lo] != sentence_ids[i]:
+                    lo += 1
+                while sentence_ids[hi - 1] != sentence_ids[i]:
+                    hi -= 1
+                lows[b], highs[b] = lo, hi
                 grad_hidden[b, :] = 0.0
-                count = 0
-                for j in range(lows[b], highs[b]):
-                    if j != i and sentence_ids[j] == sentence_ids[i]:
-                        for k in range(d):
-                            hidden[b, k] += center[ids[j], k]
-                        count += 1
+                count = hi - lo - 1
                 if count == 0:
                     highs[b] = lows[b]  # nothing to predict from
                     continue
+                row = ids[i]
                 for k in range(d):
-                    hidden[b, k] /= count
+                    hidden[b, k] = (prefix[hi - base, k] - prefix[lo - base, k] - center[row, k]) / count
             for b in range(size):  # the centers, and (unshared) each window's own noise words
                 i = first + b
                 if highs[b] == lows[b]:
@@ -676,23 +688,34 @@ if numba is not None:
                             grad_noise[k] += g * hidden[b, k]
                     for k in range(d):
                         outside[row, k] += grad_noise[k]
-            # As word2vec.c and gensim, every context vector gets the whole gradient of the mean.
+            # As word2vec.c and gensim, every context vector gets the whole gradient of the mean:
+            # position j gets the sum of grad_hidden[b] over the windows b it is in.
+            delta[s_lo:s_hi + 1, :] = 0.0
+            cover[s_lo:s_hi + 1] = 0
             for b in range(size):
-                i = first + b
-                for j in range(lows[b], highs[b]):
-                    if j != i and sentence_ids[j] == sentence_ids[i]:
-                        slot = j - base
-                        if not touched[slot]:
-                            touched[slot] = True
-                            grad_context[slot, :] = 0.0
-                        for k in range(d):
-                            grad_context[slot, k] += grad_hidden[b, k]
-            for slot in range(span):
-                if touched[slot]:
-                    touched[slot] = False
+                if highs[b] == lows[b]:
+                    continue
+                a, z, c = lows[b] - base, highs[b] - base, first + b - base
+                cover[a] += 1
+                cover[z] -= 1
+                cover[c] -= 1
+                cover[c + 1] += 1
+                for k in range(d):
+                    g = grad_hidden[b, k]
+                    delta[a, k] += g
+                    delta[z, k] -= g
+                    delta[c, k] -= g
+                    delta[c + 1, k] += g
+            running[:] = 0.0
+            covered = 0
+            for slot in range(s_lo, s_hi):
+                covered += cover[slot]
+                for k in range(d):
+                    running[k] += delta[slot, k]
+                if covered > 0:
                     row = ids[base + slot]
                     for k in range(d):
-                        center[row, k] += grad_context[slot, k]
+                        center[row, k] += running[k]
         return loss, terms
 
 
