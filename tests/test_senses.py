@@ -276,3 +276,12 @@ def test_wordnet_glosses_of_pike():
     glosses = wordnet_glosses("pike", pos="n")
     assert any("fish" in text for _, text, _ in glosses)
     assert glosses[0][0] == "expressway.n.01" and glosses[0][2] == 1
+
+
+def test_scws_same_word_pairs_tie_whatever_the_rounding():
+    """bank/bank with one vector scores exactly 1.0: the score must not depend on how a CPU rounds."""
+    pairs = read_scws()
+    words = sorted({p.word1 for p in pairs} | {p.word2 for p in pairs})
+    kv = WordVectors(np.random.default_rng(0).normal(size=(len(words), 20)).astype(np.float32), words)
+    jittered = WordVectors(kv.vectors * np.float32(1.0000001), words)  # the same directions, other rounding
+    assert scws_scores(pairs, jittered)["AvgSim"] == pytest.approx(scws_scores(pairs, kv)["AvgSim"], abs=1e-9)

@@ -116,10 +116,11 @@ def _evaluate_scws(kv, path: Path, restrict_vocab) -> tuple[float, float]:
     a word outside the first `restrict_vocab` skips the pair, OOV % of all rows).
 
     SCWS has 241 rows whose two words are the same ("bank"/"bank" in two contexts): their
-    cosine is 1 up to the last float32 bit, so Spearman's ranks among them come from
-    rounding (0.2 points of the score for GloVe 6B 50d). To give gensim's score exactly, each cosine is computed with gensim's own
-    arithmetic (`KeyedVectors.similarity`: unit vectors scaled in float64 by BLAS, then a
-    float32 dot product), not with WordVectors' batched one."""
+    cosine is 1 up to the last float32 bit, so gensim ranks them among themselves by rounding,
+    which differs from one CPU to another (0.1-0.2 points of the score). Here they score exactly
+    1.0, tied, so the score is the same on every machine. Every other cosine is computed with
+    gensim's own arithmetic (`KeyedVectors.similarity`: unit vectors scaled in float64 by BLAS,
+    then a float32 dot product)."""
     from scipy import stats
     from scipy.linalg.blas import dnrm2, dscal
 
@@ -136,7 +137,7 @@ def _evaluate_scws(kv, path: Path, restrict_vocab) -> tuple[float, float]:
             oov += 1
             continue
         gold.append(rating)
-        model.append(np.dot(unit(kv.vectors[ia]), unit(kv.vectors[ib])))
+        model.append(1.0 if ia == ib else np.dot(unit(kv.vectors[ia]), unit(kv.vectors[ib])))
     if not gold:
         raise ValueError(f"every SCWS pair is out of vocabulary for {kv}")
     return 100 * float(stats.spearmanr(gold, model).statistic), 100 * oov / (len(gold) + oov)

@@ -87,7 +87,12 @@ def scws_scores(pairs: Sequence[ScwsPair], kv, prototypes=None) -> dict:
         if sides[0] is None or sides[1] is None:
             continue
         (vectors1, p1), (vectors2, p2) = sides
-        cosines = _unit(vectors1) @ _unit(vectors2).T  # (K, K')
+        if pair.word1 == pair.word2 and len(vectors1) == 1:
+            # one vector on both sides: cosine exactly 1, tied with the other such pairs (computed,
+            # it is 1 up to a rounding that differs between CPUs, and Spearman would rank by it)
+            cosines = np.ones((1, 1))
+        else:
+            cosines = _unit(vectors1) @ _unit(vectors2).T  # (K, K')
         avg_sim.append(float(cosines.mean()))
         avg_sim_c.append(float(p1 @ cosines @ p2))
         ratings.append(pair.rating)
