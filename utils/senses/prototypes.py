@@ -212,7 +212,7 @@ class MultiPrototype:
         """Cluster every target word's occurrences in `sentences`.
 
         A word gets k = min(max_prototypes, occurrences // min_occurrences) prototypes, so every
-        prototype keeps enough occurrences to be trained (Huang et al. use k = 10 on 2 billion
+        prototype keeps enough occurrences to be trained (Huang et al. use k = 10 on 990 million
         tokens; a small corpus cannot feed 10 vectors of a rare word). Words with k < 2 keep one
         vector and are left out of `clusters`.
         """
