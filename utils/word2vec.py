@@ -406,19 +406,18 @@ if numba is not None:
         return max(0, i - b), min(n_tokens, i + b + 1)
 
     @_inline
-    def _logistic_step(x, outside, t, label, alpha, grad_x, measure, table=False):
+    def _logistic_step(x, outside, t, label, alpha, grad_x, measure):
         """One binary logistic term for input x (v_c or the CBOW mean) and target row u_t.
 
         g = α (y - σ(u_t·x)); u_t += g x; grad_x += g u_t (x is updated by the caller, once
         all targets of the example are done, as word2vec.c does). Returns the term's loss
-        -log σ(±u_t·x) when `measure`, else 0 (the log costs as much as the update). `table`:
-        σ from word2vec.c's table except when measuring (the fast kernels), else exact.
+        -log σ(±u_t·x) when `measure`, else 0 (the log costs as much as the update).
         """
         d = x.shape[0]
         f = np.float32(0.0)
         for k in range(d):
             f += x[k] * outside[t, k]
-        sig, loss = _shared_sigmoid(f, label, measure) if table else _sigmoid_and_loss(f, label, measure)
+        sig, loss = _sigmoid_and_loss(f, label, measure)
         g = np.float32(alpha * (label - sig))
         for k in range(d):
             u = outside[t, k]
@@ -522,6 +521,38 @@ if numba is not None:
             return _sigmoid_and_loss(f, label, True)
         return _table_sigmoid(f), 0.0
 
+    @_inline
+    def _window_terms(x, outside, targets, n_targets, scores, alpha, grad_x, measure):
+        """The K+1 logistic terms of one window: input x (the CBOW mean h) against the rows
+        u_t of `targets` (the center first, label 1; then the noise words, label 0).
+
+        All scores u_t·x are taken before any row moves: K+1 independent dot products that
+        the CPU overlaps, where a step-by-step loop waits for each σ before the next product.
+        This is word2vec.c's result unless a noise word is drawn twice in one window (then both
+        terms see its starting value). grad_x += Σ g_t u_t, u_t += g_t x. `scores` is scratch
+        of length ≥ n_targets. Returns the summed loss (0.0 unless `measure`)."""
+        d = x.shape[0]
+        for t in range(n_targets):
+            u = outside[targets[t]]
+            f = np.float32(0.0)
+            for k in range(d):
+                f += x[k] * u[k]
+            scores[t] = f
+        loss = 0.0
+        for t in range(n_targets):
+            label = 1.0 if t == 0 else 0.0
+            sig, term_loss = _shared_sigmoid(scores[t], label, measure)
+            loss += term_loss
+            scores[t] = np.float32(alpha * (label - sig))  # g_t
+        for t in range(n_targets):
+            u = outside[targets[t]]
+            g = scores[t]
+            for k in range(d):
+                u_k = u[k]
+                grad_x[k] += g * u_k
+                u[k] = u_k + g * x[k]
+        return loss
+
     @_jit
     def _train_chunk_shared_negatives(ids, sentence_ids, start, stop, window, negative, center, outside,
                                       accept, alias, alpha, seed, loss_every):
@@ -602,7 +633,8 @@ if numba is not None:
         window it falls in (a minibatch of windows for V).
 
         share_negatives=False: each window draws its own K noise words, and the output rows u
-        are updated window by window, as word2vec.c does. True: K noise words are drawn once
+        are updated window by window, as word2vec.c does (a window's K+1 scores are all taken
+        before its rows move: `_window_terms`). True: K noise words are drawn once
         per batch and shared by its windows (pWord2Vec's idea, Ji et al. 2016, applied to
         CBOW): each noise row u_k meets every h_b of the batch while it is in cache, and gets
         its summed gradient once. A window whose center is one of the draws skips that term.
@@ -624,6 +656,8 @@ if numba is not None:
         lows = np.zeros(cbow_batch, dtype=np.int64)
         highs = np.zeros(cbow_batch, dtype=np.int64)
         noise = np.zeros(negative, dtype=np.int64)
+        targets = np.zeros(negative + 1, dtype=np.int64)  # one window's u_c and u_k
+        scores = np.zeros(negative + 1, dtype=np.float32)
         state = np.full(1, seed, dtype=np.uint64)
         loss, terms = 0.0, 0
         for first in range(start, stop, cbow_batch):
@@ -632,9 +666,9 @@ if numba is not None:
             s_lo, s_hi = max(0, base) - base, min(n_tokens, first + size + window) - base
             prefix[s_lo, :] = 0.0
             for slot in range(s_lo, s_hi):  # every v read at the batch's start
-                row = ids[base + slot]
+                v, below, above = center[ids[base + slot]], prefix[slot], prefix[slot + 1]
                 for k in range(d):
-                    prefix[slot + 1, k] = prefix[slot, k] + center[row, k]
+                    above[k] = below[k] + v[k]
             for b in range(size):  # h_b = the mean of window b's context vectors
                 i = first + b
                 lo, hi = _reduced_window(state, i, window, n_tokens)
@@ -648,23 +682,25 @@ if numba is not None:
                 if count == 0:
                     highs[b] = lows[b]  # nothing to predict from
                     continue
-                row = ids[i]
+                h, v, top, bottom = hidden[b], center[ids[i]], prefix[hi - base], prefix[lo - base]
+                inverse = np.float32(1.0 / count)
                 for k in range(d):
-                    hidden[b, k] = (prefix[hi - base, k] - prefix[lo - base, k] - center[row, k]) / count
-            for b in range(size):  # the centers, and (unshared) each window's own noise words
+                    h[k] = (top[k] - bottom[k] - v[k]) * inverse
+            for b in range(size):  # each window's center and (unshared) its own K noise words
                 i = first + b
                 if highs[b] == lows[b]:
                     continue
+                targets[0] = ids[i]
+                n_targets = 1
+                if not share_negatives:
+                    for _ in range(negative):
+                        row = _draw_negative(state, accept, alias)
+                        if row != ids[i]:  # as word2vec.c, a draw of the true word is skipped
+                            targets[n_targets] = row
+                            n_targets += 1
                 measure = i % loss_every == 0
-                loss += _logistic_step(hidden[b], outside, ids[i], 1.0, alpha, grad_hidden[b], measure, True)
-                terms += measure
-                if share_negatives:
-                    continue
-                for _ in range(negative):
-                    row = _draw_negative(state, accept, alias)
-                    if row != ids[i]:  # as word2vec.c, a draw of the true word is skipped
-                        loss += _logistic_step(hidden[b], outside, row, 0.0, alpha, grad_hidden[b], measure, True)
-                        terms += measure
+                loss += _window_terms(hidden[b], outside, targets, n_targets, scores, alpha, grad_hidden[b], measure)
+                terms += n_targets if measure else 0
             if share_negatives:
                 for n in range(negative):
                     noise[n] = _draw_negative(state, accept, alias)
@@ -700,22 +736,23 @@ if numba is not None:
                 cover[z] -= 1
                 cover[c] -= 1
                 cover[c + 1] += 1
+                g, at_a, at_z, at_c, after_c = grad_hidden[b], delta[a], delta[z], delta[c], delta[c + 1]
                 for k in range(d):
-                    g = grad_hidden[b, k]
-                    delta[a, k] += g
-                    delta[z, k] -= g
-                    delta[c, k] -= g
-                    delta[c + 1, k] += g
+                    at_a[k] += g[k]
+                    at_z[k] -= g[k]
+                    at_c[k] -= g[k]
+                    after_c[k] += g[k]
             running[:] = 0.0
             covered = 0
             for slot in range(s_lo, s_hi):
                 covered += cover[slot]
+                step = delta[slot]
                 for k in range(d):
-                    running[k] += delta[slot, k]
+                    running[k] += step[k]
                 if covered > 0:
-                    row = ids[base + slot]
+                    v = center[ids[base + slot]]
                     for k in range(d):
-                        center[row, k] += running[k]
+                        v[k] += running[k]
         return loss, terms
 
 
