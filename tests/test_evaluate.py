@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from utils import data
-from utils.evaluate import (PAPER_TABLE3, PAPER_TABLE3_SOURCE, SIMILARITY_SETS, analogy_sections, evaluate_all,
+from utils.evaluate import (PAPER_TABLE3, PAPER_TABLE3_SOURCE, SIMILARITY_SETS, analogy_questions_answered,
+                            analogy_sections, evaluate_all,
                             evaluate_analogies, evaluate_similarity, scws_word_pairs, table)
 from utils.vectors import WordVectors
 
@@ -223,3 +224,16 @@ def test_scws_same_word_rows_tie_whatever_the_rounding(kv):
     jittered = WordVectors(kv.vectors * np.float32(1.0000001), kv.index_to_key)  # other float32 rounding
     assert evaluate_similarity(jittered, "scws", restrict_vocab=N_WORDS)[0] == pytest.approx(
         evaluate_similarity(kv, "scws", restrict_vocab=N_WORDS)[0], abs=1e-9)
+
+
+def test_analogy_questions_answered_counts_what_each_accuracy_rests_on(kv):
+    """Semantic + syntactic answered = every question minus the skipped share, and a vocabulary
+    that drops a word only loses questions."""
+    answered = analogy_questions_answered(kv, restrict_vocab=N_WORDS)
+    total = sum(1 for line in data.fetch("questions-words").read_text(encoding="utf8").splitlines()
+                if not line.startswith(": ") and len(line.split()) == 4)
+    skipped = evaluate_analogies(kv, restrict_vocab=N_WORDS)["oov"]
+    assert sum(answered.values()) == pytest.approx(total * (1 - skipped / 100))
+    assert answered["semantic"] > 0 and answered["syntactic"] > 0
+    fewer = analogy_questions_answered(kv, restrict_vocab=N_WORDS // 2)
+    assert all(fewer[part] < answered[part] for part in answered)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from utils.projector import (EmbeddingProjector, build_projection, complete_analogy, draw_projection,
-                             embedding_projector, project, select_words)
+                             embedding_projector, offset_cosine, project, select_words)
 from utils.vectors import WordVectors
 
 
@@ -169,6 +169,7 @@ def test_analogy_offsets_are_compared_in_the_space_and_in_the_picture(toy_vector
     x = {w: toy_vectors[w].astype(np.float64) for w in ("man", "woman", "king", "queen")}
     u, v = x["woman"] - x["man"], x["queen"] - x["king"]
     assert projection.offset_cosine == pytest.approx(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
+    assert offset_cosine(toy_vectors, "man", "woman", "king", "queen") == projection.offset_cosine
     assert 0 <= projection.picture_angle() < 30  # the toy's female offset is its second direction
     assert "° apart in the picture" in projection.describe()
     assert build_projection(toy_vectors, words="king queen man", analogy=None).picture_angle() is None

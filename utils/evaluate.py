@@ -50,7 +50,8 @@ from utils import data
 
 __all__ = [
     "SIMILARITY_SETS", "ANALOGY_METHODS", "PAPER_TABLE3", "PAPER_TABLE3_SOURCE", "evaluate_all",
-    "evaluate_similarity", "evaluate_analogies", "analogy_sections", "scws_word_pairs", "table",
+    "evaluate_similarity", "evaluate_analogies", "analogy_questions_answered", "analogy_sections", "scws_word_pairs",
+    "table",
     "report", "assert_beats",
 ]
 
@@ -150,11 +151,7 @@ def evaluate_analogies(kv, name: str = "questions-words", restrict_vocab: int | 
     `discard_inputs=False` lets a, b or c be the answer (see the module docstring)."""
     path = data.fetch(name, quiet=True)
     score, sections = analogy_sections(kv, path, restrict_vocab, method, discard_inputs)
-    parts = {"semantic": [0, 0], "syntactic": [0, 0]}
-    for section in sections[:-1]:  # the last one is "Total accuracy"
-        part = parts["syntactic" if section["section"].startswith("gram") else "semantic"]
-        part[0] += len(section["correct"])
-        part[1] += len(section["correct"]) + len(section["incorrect"])
+    parts = _semantic_syntactic(sections)
     answered = sum(total for _, total in parts.values())
     questions = _count_questions(path)
     return {
@@ -163,6 +160,24 @@ def evaluate_analogies(kv, name: str = "questions-words", restrict_vocab: int | 
         "syntactic": 100 * parts["syntactic"][0] / parts["syntactic"][1] if parts["syntactic"][1] else 0.0,
         "oov": 100 * (questions - answered) / questions,
     }
+
+
+def _semantic_syntactic(sections) -> dict[str, list[int]]:
+    """{"semantic": [correct, answered], "syntactic": [...]} from `analogy_sections`' sections
+    (Mikolov et al.'s split: the "gram*" sections are syntactic)."""
+    parts = {"semantic": [0, 0], "syntactic": [0, 0]}
+    for section in sections[:-1]:  # the last one is "Total accuracy"
+        part = parts["syntactic" if section["section"].startswith("gram") else "semantic"]
+        part[0] += len(section["correct"])
+        part[1] += len(section["correct"]) + len(section["incorrect"])
+    return parts
+
+
+def analogy_questions_answered(kv, name: str = "questions-words", restrict_vocab: int | None = 30000) -> dict[str, int]:
+    """How many semantic and syntactic questions `kv` answers (the rest have a word outside its
+    first `restrict_vocab` words): what an accuracy from `evaluate_analogies` rests on."""
+    _, sections = analogy_sections(kv, data.fetch(name, quiet=True), restrict_vocab)
+    return {part: answered for part, (_, answered) in _semantic_syntactic(sections).items()}
 
 
 def analogy_sections(kv, analogies, restrict_vocab: int | None = 30000, method: str = "3cosadd",

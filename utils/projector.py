@@ -32,7 +32,7 @@ import numpy as np
 from utils.explore import _widget_frontend_present
 from utils.plotting import keep_labels_inside, pca_2d, separate_labels
 
-__all__ = ["project", "select_words", "complete_analogy", "Projection", "draw_projection",
+__all__ = ["project", "select_words", "complete_analogy", "offset_cosine", "Projection", "draw_projection",
            "EmbeddingProjector", "embedding_projector"]
 
 METHODS = ("pca", "tsne")
@@ -166,13 +166,15 @@ def build_projection(word_vectors, words=None, around: str | None = None, topn: 
     cosines = None
     if query:
         cosines = np.array([word_vectors.similarity(query, w) for w in selected])
-    offset_cosine = None
-    if quad:
-        x_a, x_b, x_c, x_d = (np.asarray(word_vectors[w], dtype=np.float64) for w in quad)
-        u, v = x_b - x_a, x_d - x_c
-        offset_cosine = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
-    return Projection(selected, points, method, query, quad, cosines, tuple(missing), offset_cosine,
-                      analogy_problem)
+    return Projection(selected, points, method, query, quad, cosines, tuple(missing),
+                      offset_cosine(word_vectors, *quad) if quad else None, analogy_problem)
+
+
+def offset_cosine(word_vectors, a: str, b: str, c: str, d: str) -> float:
+    """cos(x_b - x_a, x_d - x_c) in the full space: how parallel the offsets a -> b and c -> d are."""
+    x_a, x_b, x_c, x_d = (np.asarray(word_vectors[w], dtype=np.float64) for w in (a, b, c, d))
+    u, v = x_b - x_a, x_d - x_c
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
 
 
 # Colours: query word, analogy words, everything else.
