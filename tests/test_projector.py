@@ -138,6 +138,26 @@ def test_every_label_stays_inside_the_axes(toy_vectors):
         plt.close(fig)
 
 
+def test_the_same_projection_draws_the_same_picture_whatever_came_before(toy_vectors):
+    # In the browser, PCA around 'woman' drawn again after a t-SNE picture differed from the first
+    # drawing: the layout started from the last picture's, and equal axes took a limit from the
+    # axes' box, so a limit changed in its last bits and the parallelogram's dashes moved.
+    pca = build_projection(toy_vectors, around="woman", topn=6, analogy="man woman king")
+    tsne = build_projection(toy_vectors, around="apple", topn=6, analogy="man woman king", method="tsne")
+    fig = plt.figure(figsize=(7.5, 6), layout="constrained")
+    ax = fig.add_subplot()
+    drawings = []
+    for projection in (pca, tsne, pca, pca):  # the first in a fresh figure, then after others
+        draw_projection(projection, ax)
+        fig.canvas.draw()
+        drawings.append((ax.get_xlim(), ax.get_ylim(), np.asarray(fig.canvas.buffer_rgba()).copy()))
+    first = drawings[0]
+    for again in drawings[2:]:
+        assert again[:2] == first[:2]  # the limits, exactly
+        assert np.array_equal(again[2], first[2])
+    plt.close(fig)
+
+
 def test_hover_and_zoom_geometry(toy_vectors):
     projector = EmbeddingProjector(toy_vectors, around="king", topn=4, analogy=None)
     fig, ax = plt.subplots()
