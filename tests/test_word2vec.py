@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from utils import word2vec as w2v
-from utils.word2vec import TrainingDivergedError, Word2Vec
+from utils.word2vec import TrainingDivergedError, Word2Vec, kernels
 
 BACKENDS = ["torch"] + (["numba"] if w2v.numba_available() else [])
 GROUPS = [[f"g{g}w{i}" for i in range(6)] for g in range(5)]
@@ -406,13 +406,13 @@ def test_shared_negatives_window_update_is_minus_alpha_times_the_gradient():
     expected_outside = (u - alpha * u.grad).detach().numpy()
     # Measured centers (loss_every=1) use the exact sigmoid: the update is exact.
     exact_center, exact_outside = center.copy(), outside.copy()
-    total, terms = w2v._train_chunk_shared_negatives(ids, sentence_ids, 1, 2, 1, 1, exact_center, exact_outside,
+    total, terms = kernels._train_chunk_shared_negatives(ids, sentence_ids, 1, 2, 1, 1, exact_center, exact_outside,
                                                      accept, alias, np.float32(alpha), np.uint64(7), 1)
     assert terms == 4 and total == pytest.approx(loss.item(), rel=1e-5)
     np.testing.assert_allclose(exact_center, expected_center, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(exact_outside, expected_outside, rtol=1e-5, atol=1e-6)
     # The others take σ from word2vec.c's table (steps of 0.012 in the score): within 1e-3 of it.
-    total, terms = w2v._train_chunk_shared_negatives(ids, sentence_ids, 1, 2, 1, 1, center, outside,
+    total, terms = kernels._train_chunk_shared_negatives(ids, sentence_ids, 1, 2, 1, 1, center, outside,
                                                      accept, alias, np.float32(alpha), np.uint64(7), 10)
     assert terms == 0
     np.testing.assert_allclose(center, expected_center, atol=1e-3)
@@ -447,14 +447,14 @@ def test_cbow_batch_update_reads_v_at_the_batch_start_and_u_window_by_window():
         v_step -= alpha * len(context) * v.grad  # d/dh = 2 d/dv_o for a mean of 2
         u = u - alpha * u.grad
     batched_center, batched_outside = center.copy(), outside.copy()
-    got, terms = w2v._train_chunk_cbow_batched(2, ids, sentence_ids, 1, 3, 1, 1, batched_center, batched_outside,
+    got, terms = kernels._train_chunk_cbow_batched(2, ids, sentence_ids, 1, 3, 1, 1, batched_center, batched_outside,
                                                accept, alias, np.float32(alpha), np.uint64(7), 1)
     assert terms == 4 and got == pytest.approx(total, rel=1e-5)
     np.testing.assert_allclose(batched_center, (v0 + v_step).numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(batched_outside, u.detach().numpy(), rtol=1e-5, atol=1e-6)
     # One window at a time (word2vec.c), window 2's mean already sees window 1's step on v_1.
     sequential_center, sequential_outside = center.copy(), outside.copy()
-    w2v._train_chunk_cbow_batched(1, ids, sentence_ids, 1, 3, 1, 1, sequential_center, sequential_outside,
+    kernels._train_chunk_cbow_batched(1, ids, sentence_ids, 1, 3, 1, 1, sequential_center, sequential_outside,
                                   accept, alias, np.float32(alpha), np.uint64(7), 1)
     assert not np.allclose(sequential_center, batched_center, atol=1e-6)
 
@@ -485,7 +485,7 @@ def test_cbow_batch_keeps_each_window_inside_its_sentence():
         total += loss.item()
         v_step -= alpha * len(positions) * v.grad  # the whole gradient of the mean to each v_o
         u = u - alpha * u.grad
-    got, terms = w2v._train_chunk_cbow_batched(4, ids, sentence_ids, 1, 5, 1, 1, center, outside,
+    got, terms = kernels._train_chunk_cbow_batched(4, ids, sentence_ids, 1, 5, 1, 1, center, outside,
                                                accept, alias, np.float32(alpha), np.uint64(7), 1)
     assert terms == 8 and got == pytest.approx(total, rel=1e-5)
     np.testing.assert_allclose(center, (v0 + v_step).numpy(), rtol=1e-5, atol=1e-6)
@@ -512,13 +512,13 @@ def test_cbow_shared_negatives_are_one_gradient_step_on_the_batch():
     loss = sum(-logsigmoid(u[c] @ h) - logsigmoid(-(u[0] @ h)) for h, c in means)
     loss.backward()
     got_center, got_outside = center.copy(), outside.copy()
-    got, terms = w2v._train_chunk_cbow_batched(2, np.array([1, 2, 3, 1], np.int32), sentence_ids, 1, 3, 1, 1,
+    got, terms = kernels._train_chunk_cbow_batched(2, np.array([1, 2, 3, 1], np.int32), sentence_ids, 1, 3, 1, 1,
                                                got_center, got_outside, accept, alias, np.float32(alpha),
                                                np.uint64(7), 1, True)
     assert terms == 4 and got == pytest.approx(loss.item(), rel=1e-5)
     np.testing.assert_allclose(got_center, (v - alpha * 2 * v.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got_outside, (u - alpha * u.grad).detach().numpy(), rtol=1e-5, atol=1e-6)
-    _, terms = w2v._train_chunk_cbow_batched(2, np.array([1, 0, 3, 1], np.int32), sentence_ids, 1, 3, 1, 1,
+    _, terms = kernels._train_chunk_cbow_batched(2, np.array([1, 0, 3, 1], np.int32), sentence_ids, 1, 3, 1, 1,
                                              center.copy(), outside.copy(), accept, alias, np.float32(alpha),
                                              np.uint64(7), 1, True)
     assert terms == 3
