@@ -42,6 +42,19 @@ def test_encode_drops_unknown_words_and_keeps_sentence_offsets():
     assert encoded.sentence_ids().tolist() == [0, 0, 2]
 
 
+def test_an_encoded_corpus_brings_its_vocabulary_and_is_not_encoded_twice():
+    sentences = [["a", "b", "a"], ["c", "a", "b"]]
+    vocab = corpus.Vocabulary.build(sentences)
+    encoded = vocab.encode(sentences)
+    assert corpus.Vocabulary.of(encoded, min_count=5) is vocab  # its counts were cut already
+    assert corpus.Vocabulary.of(sentences, min_count=2).index_to_key == ["a", "b"]
+    assert vocab.encode(encoded) is encoded
+    assert corpus.Vocabulary(vocab.index_to_key, vocab.counts).encode(encoded) is encoded  # the same words
+    other = corpus.Vocabulary.build([["b", "a", "b"]])
+    with pytest.raises(ValueError, match="encoded with another vocabulary"):
+        other.encode(encoded)
+
+
 def test_keep_probabilities_follow_word2vec_formula():
     counts = np.array([100_000, 50, 1])
     keep = corpus.keep_probabilities(counts, sample=1e-3)

@@ -109,6 +109,14 @@ class Vocabulary:
         self.counts = np.asarray(counts, dtype=np.int64)
 
     @classmethod
+    def of(cls, corpus, min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
+        """The vocabulary a trainer uses for `corpus`: an EncodedCorpus brings its own (the
+        counts were already cut), sentences are counted by `build`."""
+        if isinstance(corpus, EncodedCorpus):
+            return corpus.vocab
+        return cls.build(corpus, min_count=min_count, max_size=max_size)
+
+    @classmethod
     def build(
         cls,
         sentences: Iterable[Sequence[str]],
@@ -144,8 +152,18 @@ class Vocabulary:
         head = ", ".join(self.index_to_key[:5])
         return f"Vocabulary({len(self)} words: {head}, ...; {int(self.counts.sum())} tokens)"
 
-    def encode(self, sentences: Iterable[Sequence[str]]) -> EncodedCorpus:
-        """Map every in-vocabulary token to its id; out-of-vocabulary tokens are dropped."""
+    def encode(self, sentences: Iterable[Sequence[str]] | EncodedCorpus) -> EncodedCorpus:
+        """Map every in-vocabulary token to its id; out-of-vocabulary tokens are dropped.
+
+        An EncodedCorpus is returned as it is if its ids index this vocabulary's words.
+        """
+        if isinstance(sentences, EncodedCorpus):
+            if sentences.vocab is not self and sentences.vocab.index_to_key != self.index_to_key:
+                raise ValueError(
+                    f"this EncodedCorpus was encoded with another vocabulary ({len(sentences.vocab):,} words, "
+                    f"this one has {len(self):,}): pass the sentences, or build the vocabulary from this corpus"
+                )
+            return sentences
         lookup = self.key_to_index.get
         chunks: list[np.ndarray] = []
         lengths: list[int] = []

@@ -325,10 +325,7 @@ class GloVe:
         W, W̃, b, b̃ ~ Uniform(-0.5/d, 0.5/d) and every AdaGrad accumulator 1, as glove.c.
         """
         cfg = self.config
-        if isinstance(corpus, EncodedCorpus):
-            self.vocab = corpus.vocab
-        else:
-            self.vocab = Vocabulary.build(corpus, min_count=cfg.min_count, max_size=cfg.max_vocab_size)
+        self.vocab = Vocabulary.of(corpus, min_count=cfg.min_count, max_size=cfg.max_vocab_size)
         vocab_size, d = len(self.vocab), cfg.vector_size
         generator = torch.Generator().manual_seed(cfg.seed)
 
@@ -343,13 +340,6 @@ class GloVe:
         self.history = []
         return self
 
-    def _encode(self, corpus) -> EncodedCorpus:
-        if isinstance(corpus, EncodedCorpus):
-            if corpus.vocab is not self.vocab and corpus.vocab.index_to_key != self.vocab.index_to_key:
-                raise ValueError("this EncodedCorpus uses a different vocabulary from the model's")
-            return corpus
-        return self.vocab.encode(corpus)
-
     def build_cooccurrence(self, corpus) -> sp.csr_matrix:
         """X (V, V) float32 CSR: 1/d-weighted counts in a symmetric window, inside sentences.
 
@@ -358,7 +348,7 @@ class GloVe:
         if self.vocab is None:
             self.build_vocab(corpus)
         start = time.perf_counter()
-        X = cooccurrence_matrix(self._encode(corpus), self.config.window, weighting="harmonic")
+        X = cooccurrence_matrix(self.vocab.encode(corpus), self.config.window, weighting="harmonic")
         self.timings["cooccurrence"] = time.perf_counter() - start
         self.set_cooccurrence(X)
         return X

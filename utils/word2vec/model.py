@@ -208,10 +208,7 @@ class Word2Vec:
         driven by the (random) v's, and no two words start alike.
         """
         cfg = self.config
-        if isinstance(corpus, EncodedCorpus):
-            self.vocab = corpus.vocab
-        else:
-            self.vocab = Vocabulary.build(corpus, min_count=cfg.min_count, max_size=cfg.max_vocab_size)
+        self.vocab = Vocabulary.of(corpus, min_count=cfg.min_count, max_size=cfg.max_vocab_size)
         vocab_size, d = len(self.vocab), cfg.vector_size
         generator = torch.Generator().manual_seed(cfg.seed)
         center = (torch.rand(vocab_size, d, generator=generator) - 0.5) / d
@@ -222,13 +219,6 @@ class Word2Vec:
         self.epochs_done = 0
         self.history = []
         return self
-
-    def _encode(self, corpus) -> EncodedCorpus:
-        if isinstance(corpus, EncodedCorpus):
-            if corpus.vocab is not self.vocab and corpus.vocab.index_to_key != self.vocab.index_to_key:
-                raise ValueError("this EncodedCorpus uses a different vocabulary from the model's")
-            return corpus
-        return self.vocab.encode(corpus)
 
     @property
     def tree(self) -> HuffmanTree:
@@ -264,7 +254,7 @@ class Word2Vec:
         if self.vocab is None:
             self.build_vocab(corpus)
         cfg = self.config
-        encoded = self._encode(corpus)
+        encoded = self.vocab.encode(corpus)
         self._check_corpus(encoded)
         total_words = cfg.epochs * encoded.num_tokens
         bar = tqdm(
