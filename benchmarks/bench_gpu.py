@@ -7,7 +7,8 @@ k-means and `WordVectors` on CUDA, each beside the CPU kernel on the same machin
 
 What it runs (settings as bench_word2vec.py and bench_glove.py, so the numbers compare):
 1. word2vec, skip-gram with negative sampling, d = 100, window 5, K = 5, sample 1e-3, min_count 5,
-   5 epochs: the torch backend on CUDA at the batch sizes of `--w2v-batches`, the numba CPU
+   5 epochs: the triton backend (fused kernels; skip-gram and CBOW) and the torch backend on
+   CUDA at the batch sizes of `--w2v-batches`, the numba CPU
    kernel (per pair; then shared negatives) with `--workers` threads on the same machine, and
    CBOW on CUDA. Each run: wall time of `train()`, words/s (corpus tokens x epochs / time; also
    per epoch, without the subsampling pass), analogy accuracy and Spearman on WS353, SimLex-999
@@ -172,13 +173,22 @@ def section_word2vec(report, sentences, args) -> dict:
             min_count=1, epochs=1, vector_size=8, backend="numba", shared_negatives=shared).fit(tiny, progress=False))
     vectors = {}
     cuda = torch.cuda.is_available()
+    triton = []
+    if cuda:  # the fused kernels compile for each (architecture, window, K, d): do that untimed
+        triton = [("cuda triton", dict(backend="triton", device="cuda")),
+                  ("cuda triton cbow", dict(backend="triton", device="cuda", architecture="cbow"))]
+        for architecture in ("skipgram", "cbow"):
+            attempt(report, "word2vec", "triton warm-up", lambda: Word2Vec(
+                min_count=1, epochs=1, vector_size=100, window=5, negative=5, backend="triton", device="cuda",
+                architecture=architecture).fit(tiny, progress=False))
     batches = [int(b) for b in args.w2v_batches.split(",")] if cuda else []
     cpu = [("cpu numba per pair", dict(backend="numba", workers=args.workers)),
            ("cpu numba shared negatives", dict(backend="numba", workers=args.workers, shared_negatives=True))]
     gpu = [(f"cuda batch {b}", dict(backend="torch", device="cuda", batch_size=b)) for b in batches]
     cbow = [("cuda cbow batch 4096", dict(backend="torch", device="cuda", architecture="cbow", batch_size=4096))]
-    # most wanted first, so that a short budget keeps them: GPU default, its CPU reference, the rest
-    plan = gpu[:1] + cpu[:1] + gpu[1:2] + (cbow if cuda else []) + gpu[2:] + cpu[1:]
+    # most wanted first, so that a short budget keeps them: the fused kernels, the torch default,
+    # their CPU reference, the rest
+    plan = triton + gpu[:1] + cpu[:1] + gpu[1:2] + (cbow if cuda else []) + gpu[2:] + cpu[1:]
     for label, settings in plan:
         if report.left(WORD2VEC_SHARE) < 0:
             report.add("word2vec", run=label, skipped="out of budget")

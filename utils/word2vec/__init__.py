@@ -16,7 +16,7 @@ function (`binary_logistic_loss_and_grads`) computes both.
 
 Training is plain SGD on the rows that occur, exactly as the original C code and gensim do:
 only the rows of the words in a batch are read and written, never a dense V x d gradient.
-Two backends run the same algorithm:
+Three backends run the same algorithm:
 - "torch": vectorised mini-batches of (center, outside) pairs, `index_select` to gather the
   rows and `index_add_` to scatter the updates. Runs on any torch device (GPU included);
   deterministic on the CPU, not bit-for-bit on CUDA (its index_add_ adds atomically).
@@ -27,12 +27,17 @@ Two backends run the same algorithm:
   Two faster kernels depart from word2vec.c's order of updates (benchmarks/README.md):
   `shared_negatives=True` draws skip-gram's K noise words once per window (Ji et al. 2016),
   `cbow_batch=16` trains CBOW windows in batches that write each context vector once.
+- "triton" (negative sampling, for CUDA): one fused kernel launch per group of centers; each
+  of its thousands of programs trains a few centers pair by pair, as a word2vec.c thread, and
+  all of them update the shared matrices with atomics (Hogwild). No per-step launches from
+  Python and no batch of stale rows. Without CUDA, Triton's interpreter runs it (tests only).
 
 The package, one idea per module (everything public is imported here):
     losses     the losses and their gradients for a batch (pure functions)
     sampling   the noise distribution, its alias table, the Huffman tree
     batches    the torch backend's windows, examples, device sampler and sparse row update
     kernels    the numba backend's compiled loops
+    fused      the triton backend's kernels (imported only when that backend runs)
     model      Word2VecConfig, Word2Vec (training, checkpoints), train_word2vec
 
 Quick start:

@@ -25,7 +25,7 @@ from utils.word2vec.sampling import HuffmanTree, alias_table, huffman_tree, nois
 
 ARCHITECTURES = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical", "softmax")
-BACKENDS = ("auto", "torch", "numba")
+BACKENDS = ("auto", "torch", "numba", "triton")
 MIN_STEPS_PER_EPOCH = 32  # torch backend: the default batch leaves at least this many steps
 CHECKPOINT_VERSION = 1
 
@@ -48,8 +48,10 @@ class Word2VecConfig:
     alpha, min_alpha: the learning rate decays linearly from alpha to min_alpha over training
     epochs:      passes over the corpus
     vectors:     what `word_vectors()` returns: "center" (v) or "average" ((v + u) / 2)
-    backend:     "numba" (CPU, per pair), "torch" (batched, any device) or "auto"
-    device:      torch device for the torch backend ("auto": CUDA when available)
+    backend:     "numba" (CPU, per pair), "torch" (batched, any device), "triton" (negative sampling
+                 on CUDA: one fused kernel per group of centers, Hogwild; on the CPU Triton's
+                 interpreter, for tests only: see `fused`) or "auto" (numba on the CPU, else torch)
+    device:      torch device for the torch and triton backends ("auto": CUDA when available)
     batch_size:  pairs (skip-gram) or centers (CBOW) per step of the torch backend
                  (None: 1024 on CPU, 4096 on GPU, at most 1/32 of an epoch's examples)
     max_row_repeats: torch backend: a row that occurs n times in a batch gets its summed
@@ -124,8 +126,14 @@ class Word2VecConfig:
                 ("cbow", "negative", "numba"), ("cbow", "negative", "auto")):
             raise ValueError("cbow_batch > 1 is a numba-backend kernel for CBOW with negative sampling "
                              f"(got architecture={self.architecture!r}, loss={self.loss!r}, backend={self.backend!r})")
-        if self.shared_negatives and self.backend == "torch":
+        if self.shared_negatives and self.backend in ("torch", "triton"):
             raise ValueError("shared_negatives is a numba-backend kernel: use backend='numba' or 'auto' on the CPU")
+        if self.backend == "triton" and self.loss != "negative":
+            raise ValueError(f"backend='triton' has kernels for negative sampling only (got loss={self.loss!r}): "
+                             "use backend='torch' or 'numba'")
+        if self.backend == "triton" and self.batch_size is not None:
+            raise ValueError("batch_size is the torch backend's step; backend='triton' trains each group of "
+                             "centers in one kernel launch: leave batch_size=None")
 
 
 @dataclass
@@ -264,7 +272,11 @@ class Word2Vec:
         if (self.config.shared_negatives or self.config.cbow_batch > 1) and self.backend != "numba":
             raise ValueError("shared_negatives and cbow_batch > 1 run on the numba backend, but this run would "
                              f"use torch on {self.device}: pass backend='numba' (CPU), or leave them at their defaults")
-        train_epoch = self._train_epoch_numba if self.backend == "numba" else self._train_epoch_torch
+        if self.backend == "triton":
+            from utils.word2vec import fused  # imports triton: only when asked for
+
+            fused.require_triton(self.device)
+        train_epoch = self._train_epoch_numba if self.backend == "numba" else self._train_epoch_groups
         subsampler = _Subsampler(encoded, cfg.sample)
         try:
             while self.epochs_done < cfg.epochs:
@@ -400,38 +412,29 @@ class Word2Vec:
             self._alias = alias_table(self._noise_probs())
         return (*self._alias, np.zeros((1, 1), np.int32), np.zeros((1, 1), np.uint8), np.zeros(1, np.int32))
 
-    # -- torch backend -----------------------------------------------------------------
+    # -- torch and triton backends ------------------------------------------------------
 
-    CENTERS_PER_STEP_GROUP = 65_536  # centers whose pairs are generated at once
+    CENTERS_PER_STEP_GROUP = 65_536  # centers whose examples (and noise words) are drawn at once
 
-    def _train_epoch_torch(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
+    def _train_epoch_groups(self, data: _Epoch, epoch: int, bar) -> tuple[float, int]:
+        """One epoch in groups of CENTERS_PER_STEP_GROUP centers: batched SGD steps (torch) or
+        one fused kernel launch per group (triton). The loss stays on the device between reports."""
         cfg = self.config
         device = self.device
-        batch_size = self._torch_batch_size(len(data.ids))
         generator = torch.Generator(device=device).manual_seed(data.seed % 2**63)
         ids = torch.from_numpy(data.ids).long().to(device)
         sentence_ids = torch.from_numpy(data.sentence_ids).to(device)
-        windows = torch.randint(1, cfg.window + 1, ids.shape, device=device, generator=generator)
+        windows = torch.randint(1, cfg.window + 1, ids.shape, device=device, generator=generator)  # b_i
+        train_group = self._torch_group if self.backend == "torch" else self._triton_group
         n = len(ids)
         total_loss, total_terms = 0.0, 0
         report_every = max(n // 20, self.CENTERS_PER_STEP_GROUP)
         pending_loss, pending_terms, pending_start = torch.zeros((), device=device), 0, 0
         for start in range(0, n, self.CENTERS_PER_STEP_GROUP):
             stop = min(start + self.CENTERS_PER_STEP_GROUP, n)
-            alpha = self._alpha(epoch, start / n)
-            if cfg.architecture == "skipgram":
-                centers, outsides = skipgram_pairs(ids, sentence_ids, windows, start, stop, cfg.window)
-                examples = (centers, outsides)
-            else:
-                examples = cbow_examples(ids, sentence_ids, windows, start, stop, cfg.window)
-            n_examples = len(examples[0])
-            for first in range(0, n_examples, batch_size):
-                batch = [x[first : first + batch_size] for x in examples]
-                fraction = (start + (stop - start) * first / max(n_examples, 1)) / n
-                alpha = self._alpha(epoch, fraction)
-                loss, terms = self._torch_step(batch, alpha, generator)
-                pending_loss += loss
-                pending_terms += terms
+            loss, terms, alpha = train_group(ids, sentence_ids, windows, start, stop, epoch, generator)
+            pending_loss += loss
+            pending_terms += terms
             if stop - pending_start >= report_every or stop == n:
                 loss, terms = float(pending_loss), int(pending_terms)
                 total_loss += loss
@@ -440,6 +443,44 @@ class Word2Vec:
                 pending_loss, pending_terms, pending_start = torch.zeros((), device=device), 0, stop
         self._check_finite(epoch)
         return total_loss, total_terms
+
+    def _torch_group(self, ids, sentence_ids, windows, start: int, stop: int, epoch: int, generator):
+        """The group's (center, outside) pairs or CBOW examples in batches of SGD steps.
+        Returns (loss, terms, the last step's learning rate)."""
+        cfg = self.config
+        n = len(ids)
+        batch_size = self._torch_batch_size(n)
+        if cfg.architecture == "skipgram":
+            examples = skipgram_pairs(ids, sentence_ids, windows, start, stop, cfg.window)
+        else:
+            examples = cbow_examples(ids, sentence_ids, windows, start, stop, cfg.window)
+        n_examples = len(examples[0])
+        loss, terms, alpha = 0.0, 0, self._alpha(epoch, start / n)
+        for first in range(0, n_examples, batch_size):
+            batch = [x[first : first + batch_size] for x in examples]
+            alpha = self._alpha(epoch, (start + (stop - start) * first / max(n_examples, 1)) / n)
+            step_loss, step_terms = self._torch_step(batch, alpha, generator)
+            loss, terms = loss + step_loss, terms + step_terms
+        return loss, terms, alpha
+
+    def _triton_group(self, ids, sentence_ids, windows, start: int, stop: int, epoch: int, generator):
+        """The group in one kernel launch (`fused`), its noise words drawn first. Returns
+        (loss, terms, learning rate)."""
+        from utils.word2vec import fused
+
+        cfg = self.config
+        alpha = self._alpha(epoch, start / len(ids))
+        per_center = fused.noise_per_center(cfg.architecture, cfg.window, cfg.negative)
+        noise = self._noise_sampler().sample((stop - start, per_center), generator)
+        loss, terms = fused.train_group(cfg.architecture, ids, sentence_ids, windows, noise, self.center_vectors,
+                                        self.outside_vectors, start, stop, alpha, cfg.window, cfg.negative)
+        return loss, terms, alpha
+
+    def _noise_sampler(self) -> AliasSampler:
+        """P_n(w) ∝ count(w)^ns_exponent as an alias table on the model's device."""
+        if self._sampler is None or self._sampler.accept.device != self.outside_vectors.device:
+            self._sampler = AliasSampler(self._noise_probs(), self.outside_vectors.device)
+        return self._sampler
 
     def _torch_batch_size(self, n_tokens: int) -> int:
         """The configured batch, else the device's (1024 on CPU, 4096 on CUDA), but at most
@@ -486,9 +527,7 @@ class Word2Vec:
             U.add_(grad_U, alpha=-alpha)
             return loss.sum(), grad_x, len(predicted)
         if cfg.loss == "negative":
-            if self._sampler is None or self._sampler.accept.device != U.device:
-                self._sampler = AliasSampler(self._noise_probs(), U.device)
-            noise = self._sampler.sample((len(predicted), cfg.negative), generator)
+            noise = self._noise_sampler().sample((len(predicted), cfg.negative), generator)
             targets = torch.cat([predicted.unsqueeze(1), noise], dim=1)  # (B, 1+K)
             labels = torch.zeros(targets.shape[1], device=U.device)
             labels[0] = 1
