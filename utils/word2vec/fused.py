@@ -10,7 +10,8 @@ and adds the updates straight back: u_t += g_t v_c with atomics, then v_c += Σ_
 Thousands of programs run at once and update the shared matrices without locks (Hogwild, as
 word2vec.c and gensim do with CPU threads); a row is at most a few microseconds stale, not a
 whole batch. Only the rows that occur are touched, and nothing of size pairs × (1 + K) × d is
-ever materialised.
+ever materialised. Rows are read with ".cg" (from L2, where the atomics land, not from an SM's
+L1 that may still hold the row as it was before this program's own last update).
 
 The dynamic windows b_i and the noise words are drawn beforehand with torch, so a kernel is a
 pure function of its inputs. On a machine without CUDA, Triton's interpreter runs the programs
@@ -78,7 +79,7 @@ if triton is not None:
         used = (slots == 0) | (is_noise & (targets != positive))
         where = targets[:, None] * D + cols[None, :]
         mask = used[:, None] & (cols < D)[None, :]
-        u = tl.load(outside + where, mask=mask, other=0.0)  # u_t (BLOCK_T, BLOCK_D)
+        u = tl.load(outside + where, mask=mask, other=0.0, cache_modifier=".cg")  # u_t (BLOCK_T, BLOCK_D)
         f = tl.sum(u * x[None, :], axis=1)  # u_t·x
         label = (slots == 0).to(tl.float32)
         g = tl.where(used, alpha * (label - tl.sigmoid(f)), 0.0)
@@ -109,7 +110,7 @@ if triton is not None:
                     inside = (j >= 0) & (j < n_tokens) & (offset <= b) & (-offset <= b)
                     if inside & (tl.load(sentence_ids + j, mask=inside, other=-1) == sentence):
                         o = tl.load(ids + j)
-                        v = tl.load(center + c * D + cols, mask=cols < D, other=0.0)  # v_c
+                        v = tl.load(center + c * D + cols, mask=cols < D, other=0.0, cache_modifier=".cg")  # v_c
                         noise_row = noise + ((i - start).to(tl.int64) * (2 * WINDOW) + slot) * K
                         grad, pair_loss, pair_terms = _logistic_terms(v, o, noise_row, outside, alpha,
                                                                       K, D, BLOCK_T, BLOCK_D)
@@ -141,7 +142,7 @@ if triton is not None:
                     inside = (j >= 0) & (j < n_tokens) & (offset <= b) & (-offset <= b)
                     if inside & (tl.load(sentence_ids + j, mask=inside, other=-1) == sentence):
                         row = tl.load(ids + j).to(tl.int64)
-                        mean += tl.load(center + row * D + cols, mask=cols < D, other=0.0)
+                        mean += tl.load(center + row * D + cols, mask=cols < D, other=0.0, cache_modifier=".cg")
                         count += 1
             if count > 0:
                 noise_row = noise + (i - start).to(tl.int64) * K
