@@ -50,15 +50,17 @@ def require_triton(device: torch.device) -> None:
         raise ValueError("backend='triton' needs the triton package: it comes with PyTorch's CUDA builds on "
                          "Linux (pip install triton on a CPU-only machine runs its slow interpreter)")
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
-    if device.type == "cpu" and not interpreted:
-        raise ValueError("backend='triton' on the CPU needs Triton's interpreter, chosen before triton is first "
-                         "imported: set TRITON_INTERPRET=1 in the environment, or train on a CUDA device")
-    if device.type == "cpu":
+    if device.type == "cuda" and not interpreted:
+        return
+    if device.type == "cpu" and interpreted:
         warnings.warn("backend='triton' on the CPU runs Triton's interpreter, about 10 ms per (center, outside) "
                       "pair: for tests. Train on the CPU with backend='numba'.", stacklevel=3)
-    if device.type not in ("cpu", "cuda") or (device.type == "cuda" and interpreted):
-        raise ValueError(f"backend='triton' runs on CUDA devices (or, for tests, the CPU interpreter), not on "
-                         f"{device} with TRITON_INTERPRET={os.environ.get('TRITON_INTERPRET')!r}")
+        return
+    if device.type == "cpu":
+        raise ValueError("backend='triton' on the CPU needs Triton's interpreter, chosen before triton is first "
+                         "imported: set TRITON_INTERPRET=1 in the environment, or train on a CUDA device")
+    raise ValueError(f"backend='triton' runs on CUDA devices (or, for tests, the CPU interpreter), not on "
+                     f"{device} with TRITON_INTERPRET={os.environ.get('TRITON_INTERPRET')!r}")
 
 
 if triton is not None:
@@ -88,6 +90,14 @@ if triton is not None:
         loss = tl.where(used, tl.maximum(-margin, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(margin))), 0.0)
         return tl.sum(g[:, None] * u, axis=0), tl.sum(loss, axis=0), tl.sum(used.to(tl.int32), axis=0)
 
+    @triton.jit
+    def _is_context(sentence_ids, i, offset, b, sentence, n_tokens):
+        """Is position i + offset a context of center i: in the corpus, within its window b
+        (1 <= |offset| <= b) and in its sentence?"""
+        j = i + offset
+        inside = (j >= 0) & (j < n_tokens) & (offset <= b) & (-offset <= b)
+        return inside & (tl.load(sentence_ids + j, mask=inside, other=-1) == sentence)
+
     @triton.jit(do_not_specialize=["n_tokens", "start", "stop", "alpha"])
     def _skipgram_kernel(ids, sentence_ids, windows, noise, center, outside, loss_out, terms_out,
                          n_tokens, start, stop, alpha, WINDOW: tl.constexpr, K: tl.constexpr, D: tl.constexpr,
@@ -106,10 +116,8 @@ if triton is not None:
                 offset = s - WINDOW
                 if offset != 0:
                     slot = s - (offset > 0)  # the 2 WINDOW context slots, left to right
-                    j = i + offset
-                    inside = (j >= 0) & (j < n_tokens) & (offset <= b) & (-offset <= b)
-                    if inside & (tl.load(sentence_ids + j, mask=inside, other=-1) == sentence):
-                        o = tl.load(ids + j)
+                    if _is_context(sentence_ids, i, offset, b, sentence, n_tokens):
+                        o = tl.load(ids + i + offset)
                         v = tl.load(center + c * D + cols, mask=cols < D, other=0.0, cache_modifier=".cg")  # v_c
                         noise_row = noise + ((i - start).to(tl.int64) * (2 * WINDOW) + slot) * K
                         grad, pair_loss, pair_terms = _logistic_terms(v, o, noise_row, outside, alpha,
@@ -138,10 +146,8 @@ if triton is not None:
             for s in tl.static_range(2 * WINDOW + 1):
                 offset = s - WINDOW
                 if offset != 0:
-                    j = i + offset
-                    inside = (j >= 0) & (j < n_tokens) & (offset <= b) & (-offset <= b)
-                    if inside & (tl.load(sentence_ids + j, mask=inside, other=-1) == sentence):
-                        row = tl.load(ids + j).to(tl.int64)
+                    if _is_context(sentence_ids, i, offset, b, sentence, n_tokens):
+                        row = tl.load(ids + i + offset).to(tl.int64)
                         mean += tl.load(center + row * D + cols, mask=cols < D, other=0.0, cache_modifier=".cg")
                         count += 1
             if count > 0:
@@ -153,10 +159,8 @@ if triton is not None:
                 for s in tl.static_range(2 * WINDOW + 1):
                     offset = s - WINDOW
                     if offset != 0:
-                        j = i + offset
-                        inside = (j >= 0) & (j < n_tokens) & (offset <= b) & (-offset <= b)
-                        if inside & (tl.load(sentence_ids + j, mask=inside, other=-1) == sentence):
-                            row = tl.load(ids + j).to(tl.int64)
+                        if _is_context(sentence_ids, i, offset, b, sentence, n_tokens):
+                            row = tl.load(ids + i + offset).to(tl.int64)
                             tl.atomic_add(center + row * D + cols, grad, mask=cols < D, sem="relaxed")
         tl.store(loss_out + tl.program_id(0), loss)
         tl.store(terms_out + tl.program_id(0), terms)
@@ -172,15 +176,12 @@ def train_group(architecture: str, ids, sentence_ids, windows, noise, center, ou
     """Train on the centers at positions start..stop-1 in one kernel launch; returns (loss, terms),
     0-d tensors on the device (no host sync).
 
-    ids, sentence_ids: (N,) int32 the epoch's tokens and their sentences; windows: (N,) int32 b_i
-    noise:   (stop - start, noise_per_center(...)) int64 noise words, drawn from P_n
+    ids, sentence_ids: (N,) integer, the epoch's tokens and their sentences; windows: (N,) b_i
+    noise:   (stop - start, noise_per_center(...)) integer noise words, drawn from P_n
     center, outside: (V, d) float32 contiguous, updated in place
     """
     n_centers = stop - start
-    if n_centers <= 0:
-        zero = torch.zeros((), device=center.device)
-        return zero, zero.long()
-    if noise.shape != (n_centers, noise_per_center(architecture, window, negative)):
+    if n_centers < 1 or noise.shape != (n_centers, noise_per_center(architecture, window, negative)):
         raise ValueError(f"noise must be ({n_centers}, {noise_per_center(architecture, window, negative)}), "
                          f"not {tuple(noise.shape)}")
     d = center.shape[1]
